@@ -1,0 +1,37 @@
+/** Named limits shared by server and client. Decoders never allocate beyond these. */
+
+/** Largest WebSocket frame either side accepts, in bytes. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Largest encrypted entry body, in bytes (room for MLS commits of large groups). */
+export const MAX_BODY_BYTES = 512 * 1024;
+/** Longest client message id (the idempotency key), in UTF-8 bytes. */
+export const MAX_CLIENT_MSG_ID_BYTES = 64;
+/** Longest bearer token accepted, in bytes. */
+export const MAX_TOKEN_BYTES = 256;
+/** Most conversations a hello's vector cursor may name. */
+export const MAX_CURSOR_ENTRIES = 20_000;
+/** Most entries the server puts into one catch-up page. */
+export const MAX_ENTRIES_PER_PAGE = 256;
+/** Most entries any decoder accepts in one frame (a ceiling over MAX_ENTRIES_PER_PAGE). */
+export const MAX_ENTRIES_PER_FRAME = 4096;
+/** Most members a group may have. */
+export const MAX_GROUP_MEMBERS = 2048;
+/** Longest group name, in characters. */
+export const MAX_GROUP_NAME_CHARS = 128;
+/** Longest error or human-readable string in a frame, in bytes. */
+export const MAX_TEXT_BYTES = 4096;
+/** Username length bounds, in characters. */
+export const MIN_USERNAME_CHARS = 3;
+export const MAX_USERNAME_CHARS = 32;
+/** Password length bounds, in characters. */
+export const MIN_PASSWORD_CHARS = 8;
+export const MAX_PASSWORD_CHARS = 1024;
+/** Longest device name, in characters. */
+export const MAX_DEVICE_NAME_CHARS = 64;
+/** Largest JSON body any HTTP endpoint accepts, in bytes. */
+export const MAX_HTTP_JSON_BYTES = 1024 * 1024;
+/** getMessages page size: default and ceiling. */
+export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_PAGE_LIMIT = 200;
+/** How long a new socket may take to send its hello, in ms. */
+export const HELLO_TIMEOUT_MS = 10_000;

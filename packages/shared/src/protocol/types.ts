@@ -1,0 +1,159 @@
+/**
+ * The WebSocket protocol as data: frames are tagged unions split by direction.
+ * Each frame travels as one binary message: [PROTOCOL_VERSION u8][tag u8][fields].
+ */
+import type { ConversationId, DeviceId, EntryId, UserId } from '../ids.js';
+import type { ErrorCode } from '../errors.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** What a log entry holds. The server never interprets the body of any but System. */
+export const EntryType = {
+  /** An encrypted chat message (the seed's "text"). */
+  Text: 1,
+  /** An encrypted message that references a media blob (the seed's "media"). */
+  Media: 2,
+  /** An encrypted message that references a document blob (the seed's "document"). */
+  Document: 3,
+  /** An encrypted Yjs update for the conversation's shared state. */
+  Crdt: 10,
+  /** An encrypted snapshot of the conversation's shared state. */
+  Snapshot: 11,
+  /** An MLS handshake message (Commit or Proposal). */
+  Mls: 20,
+  /** A server-authored membership event; its body is JSON metadata the server already knows. */
+  System: 30,
+} as const;
+export type EntryType = (typeof EntryType)[keyof typeof EntryType];
+const ENTRY_TYPES = new Set<number>(Object.values(EntryType));
+export const isEntryType = (v: number): v is EntryType => ENTRY_TYPES.has(v);
+/** Entry types a client may append (System entries are written by the server only). */
+export const CLIENT_ENTRY_TYPES: ReadonlySet<EntryType> = new Set([
+  EntryType.Text,
+  EntryType.Media,
+  EntryType.Document,
+  EntryType.Crdt,
+  EntryType.Snapshot,
+  EntryType.Mls,
+]);
+
+export const ConversationKind = {
+  /** A one-on-one conversation, implicit between two users (one per pair). */
+  Dm: 1,
+  /** A named group with explicit members. */
+  Group: 2,
+  /** A user's own conversation, shared by that user's devices. */
+  Self: 3,
+} as const;
+export type ConversationKind = (typeof ConversationKind)[keyof typeof ConversationKind];
+const KINDS = new Set<number>(Object.values(ConversationKind));
+export const isConversationKind = (v: number): v is ConversationKind => KINDS.has(v);
+
+/** One committed entry of a conversation's log. */
+export interface Entry {
+  readonly conversationId: ConversationId;
+  readonly id: EntryId;
+  /** The id of the entry committed just before this one in the same conversation (0 for the first). */
+  readonly prevId: EntryId;
+  readonly senderUserId: UserId;
+  readonly senderDeviceId: DeviceId;
+  /** The sending device's idempotency key. */
+  readonly clientMsgId: string;
+  readonly type: EntryType;
+  /** Commit time, ms since the Unix epoch. */
+  readonly createdAt: number;
+  readonly body: Uint8Array;
+}
+
+export interface ConversationInfo {
+  readonly id: ConversationId;
+  readonly kind: ConversationKind;
+  /** Group name; empty for DMs and the self conversation. */
+  readonly name: string;
+  readonly members: readonly UserId[];
+  /** Highest committed entry id, 0 if none. */
+  readonly lastId: EntryId;
+  /** True when the receiving user is no longer a member (removed or left). */
+  readonly left: boolean;
+}
+
+export interface CursorItem {
+  readonly conversationId: ConversationId;
+  readonly upto: EntryId;
+}
+
+// ---- client -> server ----
+export interface HelloFrame {
+  readonly t: 'hello';
+  readonly token: string;
+  readonly cursor: readonly CursorItem[];
+}
+export interface SendFrame {
+  readonly t: 'send';
+  readonly conversationId: ConversationId;
+  readonly clientMsgId: string;
+  readonly type: EntryType;
+  readonly body: Uint8Array;
+}
+/** Ask for the entries of one conversation above `after` (gap repair). */
+export interface PullFrame {
+  readonly t: 'pull';
+  readonly conversationId: ConversationId;
+  readonly after: EntryId;
+}
+export interface PingFrame {
+  readonly t: 'ping';
+  readonly nonce: number;
+}
+export type ClientFrame = HelloFrame | SendFrame | PullFrame | PingFrame;
+
+// ---- server -> client ----
+export interface WelcomeFrame {
+  readonly t: 'welcome';
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly serverTime: number;
+}
+export interface ConversationFrame {
+  readonly t: 'conversation';
+  readonly conversation: ConversationInfo;
+}
+export interface EntriesFrame {
+  readonly t: 'entries';
+  readonly conversationId: ConversationId;
+  /** Oldest first, all of conversationId. */
+  readonly entries: readonly Entry[];
+  /** True for live pushes; false for catch-up pages (which are contiguous from the requested cursor). */
+  readonly live: boolean;
+}
+export interface SentFrame {
+  readonly t: 'sent';
+  readonly conversationId: ConversationId;
+  readonly clientMsgId: string;
+  readonly id: EntryId;
+  readonly createdAt: number;
+}
+export interface ErrorFrame {
+  readonly t: 'error';
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The clientMsgId of the send this answers, or '' when not about a send. */
+  readonly ref: string;
+}
+/** The catch-up that followed hello is complete; live pushes follow. */
+export interface SyncedFrame {
+  readonly t: 'synced';
+}
+export interface PongFrame {
+  readonly t: 'pong';
+  readonly nonce: number;
+  readonly serverTime: number;
+}
+export type ServerFrame =
+  | WelcomeFrame
+  | ConversationFrame
+  | EntriesFrame
+  | SentFrame
+  | ErrorFrame
+  | SyncedFrame
+  | PongFrame;
