@@ -1,0 +1,62 @@
+import {
+  MAX_DEVICE_NAME_CHARS,
+  MAX_PASSWORD_CHARS,
+  MAX_USERNAME_CHARS,
+  MIN_PASSWORD_CHARS,
+  MIN_USERNAME_CHARS,
+  ErrorCode,
+  TidingsError,
+} from '@tidings/shared';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Accounts } from './service.js';
+import { findUserById, findUserByName } from './store.js';
+import type { SqlClient } from '../storage/sql.js';
+import { parse } from '../http/validate.js';
+import { authOf } from '../http/auth.js';
+
+const username = z
+  .string()
+  .min(MIN_USERNAME_CHARS)
+  .max(MAX_USERNAME_CHARS)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, dot, dash and underscore only');
+const password = z.string().min(MIN_PASSWORD_CHARS).max(MAX_PASSWORD_CHARS);
+const deviceName = z.string().trim().min(1).max(MAX_DEVICE_NAME_CHARS);
+
+const SignUp = z.strictObject({ username, password, device_name: deviceName.optional() });
+const SignIn = z.strictObject({ username: z.string().max(MAX_USERNAME_CHARS), password: z.string().max(MAX_PASSWORD_CHARS), device_name: deviceName });
+
+const deviceJson = (d: { userId: bigint; deviceId: bigint; token: string }) => ({
+  user_id: String(d.userId),
+  device_id: String(d.deviceId),
+  token: d.token,
+});
+
+export function accountRoutes(app: FastifyInstance, accounts: Accounts, db: SqlClient): void {
+  app.post('/v1/accounts', async (req, reply) => {
+    const b = parse(SignUp, req.body, 'body');
+    const d = await accounts.register(b.username, b.password, b.device_name ?? 'first device');
+    return reply.status(201).send(deviceJson(d));
+  });
+
+  app.post('/v1/sessions', async (req, reply) => {
+    const b = parse(SignIn, req.body, 'body');
+    const d = await accounts.signIn(b.username, b.password, b.device_name);
+    return reply.status(201).send(deviceJson(d));
+  });
+
+  app.get('/v1/me', async (req) => {
+    const auth = await authOf(accounts, req);
+    const user = await findUserById(db, auth.userId);
+    if (!user) throw new TidingsError(ErrorCode.Unauthenticated, 'the account no longer exists');
+    return { user_id: String(auth.userId), username: user.username, device_id: String(auth.deviceId) };
+  });
+
+  app.get('/v1/users/:username', async (req) => {
+    await authOf(accounts, req);
+    const { username: name } = parse(z.strictObject({ username }), req.params, 'username');
+    const user = await findUserByName(db, name);
+    if (!user) throw new TidingsError(ErrorCode.NotFound, 'no such user');
+    return { user_id: String(user.id), username: user.username };
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * The log in the server store: batched appends under per-conversation row
+ * locks (ids strictly increasing in commit order) and paged reads by
+ * (conversation_id, id).
+ */
+import type { ConversationId, DeviceId, Entry, EntryId, EntryType, UserId } from '@tidings/shared';
+import { big, str, type SqlExecutor } from '../storage/sql.js';
+
+export interface NewEntry {
+  readonly conversationId: ConversationId;
+  readonly senderUserId: UserId;
+  readonly senderDeviceId: DeviceId;
+  readonly clientMsgId: string;
+  readonly type: EntryType;
+  readonly body: Uint8Array;
+}
+
+interface EntryRow {
+  conversation_id: unknown;
+  id: unknown;
+  prev_id: unknown;
+  sender_user_id: unknown;
+  sender_device_id: unknown;
+  client_msg_id: string;
+  type: number;
+  body: Uint8Array;
+  created_at: unknown;
+}
+
+const ENTRY_COLUMNS = 'conversation_id, id, prev_id, sender_user_id, sender_device_id, client_msg_id, type, body, created_at';
+
+export const rowToEntry = (r: EntryRow): Entry => ({
+  conversationId: big(r.conversation_id) as ConversationId,
+  id: big(r.id) as EntryId,
+  prevId: big(r.prev_id) as EntryId,
+  senderUserId: big(r.sender_user_id) as UserId,
+  senderDeviceId: big(r.sender_device_id) as DeviceId,
+  clientMsgId: r.client_msg_id,
+  type: Number(r.type) as EntryType,
+  // pg returns a Buffer, PGlite a Uint8Array; both are Uint8Arrays.
+  body: r.body,
+  createdAt: Number(r.created_at),
+});
+
+/** Lock conversation rows (in id order, so concurrent batches cannot deadlock) and read last_id. */
+export async function lockConversations(
+  tx: SqlExecutor,
+  ids: readonly ConversationId[],
+): Promise<Map<ConversationId, EntryId>> {
+  const sorted = [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const { rows } = await tx.query<{ id: unknown; last_id: unknown }>(
+    'SELECT id, last_id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+    [sorted.map(str)],
+  );
+  return new Map(rows.map((r) => [big(r.id) as ConversationId, big(r.last_id) as EntryId]));
+}
+
+/** Active members of these conversations (as of the locks held). */
+export async function activeMembers(
+  tx: SqlExecutor,
+  ids: readonly ConversationId[],
+): Promise<Map<ConversationId, Set<UserId>>> {
+  const { rows } = await tx.query<{ conversation_id: unknown; user_id: unknown }>(
+    'SELECT conversation_id, user_id FROM members WHERE conversation_id = ANY($1::bigint[]) AND until_id IS NULL',
+    [[...new Set(ids)].map(str)],
+  );
+  const out = new Map<ConversationId, Set<UserId>>();
+  for (const r of rows) {
+    const c = big(r.conversation_id) as ConversationId;
+    let set = out.get(c);
+    if (!set) out.set(c, (set = new Set()));
+    set.add(big(r.user_id) as UserId);
+  }
+  return out;
+}
+
+/** Entries already committed under these idempotency keys. */
+export async function findExisting(tx: SqlExecutor, items: readonly NewEntry[]): Promise<Map<string, Entry>> {
+  if (items.length === 0) return new Map();
+  const { rows } = await tx.query<EntryRow>(
+    `SELECT e.conversation_id, e.id, e.prev_id, e.sender_user_id, e.sender_device_id, e.client_msg_id, e.type, e.body, e.created_at
+       FROM entries e
+       JOIN unnest($1::bigint[], $2::bigint[], $3::text[]) AS x(c, d, m)
+         ON e.conversation_id = x.c AND e.sender_device_id = x.d AND e.client_msg_id = x.m`,
+    [items.map((i) => str(i.conversationId)), items.map((i) => str(i.senderDeviceId)), items.map((i) => i.clientMsgId)],
+  );
+  return new Map(rows.map((r) => [idempotencyKey(rowToEntry(r)), rowToEntry(r)]));
+}
+
+export const idempotencyKey = (e: Pick<NewEntry, 'conversationId' | 'senderDeviceId' | 'clientMsgId'>): string =>
+  `${e.conversationId}:${e.senderDeviceId}:${e.clientMsgId}`;
+
+/** Insert entries (ids already assigned) and move each conversation's last_id: two statements for any batch size. */
+export async function insertEntries(tx: SqlExecutor, entries: readonly Entry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.query(
+    `INSERT INTO entries (${ENTRY_COLUMNS})
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::smallint[], $8::bytea[], $9::bigint[])`,
+    [
+      entries.map((e) => str(e.conversationId)),
+      entries.map((e) => str(e.id)),
+      entries.map((e) => str(e.prevId)),
+      entries.map((e) => str(e.senderUserId)),
+      entries.map((e) => str(e.senderDeviceId)),
+      entries.map((e) => e.clientMsgId),
+      entries.map((e) => e.type),
+      entries.map((e) => toBuffer(e.body)),
+      entries.map((e) => e.createdAt),
+    ],
+  );
+  const last = new Map<ConversationId, EntryId>();
+  for (const e of entries) last.set(e.conversationId, e.id);
+  await tx.query(
+    `UPDATE conversations c SET last_id = x.l FROM unnest($1::bigint[], $2::bigint[]) AS x(id, l) WHERE c.id = x.id`,
+    [[...last.keys()].map(str), [...last.values()].map(str)],
+  );
+}
+
+/** pg serializes Buffers inside arrays as bytea; PGlite takes either. */
+const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** Entries of one conversation in (after, upto], oldest first, at most `limit`. */
+export async function readAfter(
+  db: SqlExecutor,
+  conversationId: ConversationId,
+  after: EntryId,
+  upto: EntryId | null,
+  limit: number,
+): Promise<Entry[]> {
+  const { rows } = await db.query<EntryRow>(
+    `SELECT ${ENTRY_COLUMNS} FROM entries
+      WHERE conversation_id = $1 AND id > $2 AND ($3::bigint IS NULL OR id <= $3::bigint)
+      ORDER BY id LIMIT $4`,
+    [str(conversationId), str(after), upto === null ? null : str(upto), limit],
+  );
+  return rows.map(rowToEntry);
+}
+
+/** Entries of the given types in (since, before), newest first, at most `limit`. */
+export async function readBefore(
+  db: SqlExecutor,
+  q: { conversationId: ConversationId; before: EntryId | null; since: EntryId; upto: EntryId | null; types: readonly number[]; limit: number },
+): Promise<Entry[]> {
+  const { rows } = await db.query<EntryRow>(
+    `SELECT ${ENTRY_COLUMNS} FROM entries
+      WHERE conversation_id = $1 AND id > $2
+        AND ($3::bigint IS NULL OR id < $3::bigint)
+        AND ($4::bigint IS NULL OR id <= $4::bigint)
+        AND type = ANY($5::smallint[])
+      ORDER BY id DESC LIMIT $6`,
+    [str(q.conversationId), str(q.since), q.before === null ? null : str(q.before), q.upto === null ? null : str(q.upto), q.types, q.limit],
+  );
+  return rows.map(rowToEntry);
+}

@@ -1,0 +1,142 @@
+/**
+ * Group commit: appends from every connection queue here and are committed
+ * in batches, one transaction per batch, one multi-row INSERT per batch. The
+ * first append after a quiet spell commits at once; appends that arrive while
+ * a batch is committing form the next batch. "Sent" resolves only after the
+ * batch is committed.
+ */
+import {
+  ErrorCode,
+  TidingsError,
+  type ConversationId,
+  type Entry,
+  type EntryId,
+  type SnowflakeGenerator,
+  type UserId,
+} from '@tidings/shared';
+import type { Logger } from 'pino';
+import type { SqlClient } from '../storage/sql.js';
+import { activeMembers, findExisting, idempotencyKey, insertEntries, lockConversations, type NewEntry } from './store.js';
+import { toStoreError } from '../storage/errors.js';
+
+export interface AppendResult {
+  readonly entry: Entry;
+  /** True when this idempotency key was committed before: the same entry is returned. */
+  readonly duplicate: boolean;
+}
+
+/** What one committed batch added, for fan-out. */
+export interface CommittedBatch {
+  /** New entries in commit order (duplicates excluded). */
+  readonly entries: readonly Entry[];
+  /** Active members of each conversation in the batch, read under its lock. */
+  readonly members: ReadonlyMap<ConversationId, ReadonlySet<UserId>>;
+}
+
+export interface LogWriterOptions {
+  readonly db: SqlClient;
+  readonly ids: SnowflakeGenerator;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  /** Most appends committed in one transaction. */
+  readonly maxBatch: number;
+  readonly onCommitted: (batch: CommittedBatch) => void;
+  readonly onBatch?: (size: number, seconds: number) => void;
+}
+
+interface Pending {
+  readonly req: NewEntry;
+  readonly resolve: (r: AppendResult) => void;
+  readonly reject: (e: TidingsError) => void;
+}
+
+type Outcome = { ok: true; result: AppendResult } | { ok: false; error: TidingsError };
+
+export class LogWriter {
+  private queue: Pending[] = [];
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: LogWriterOptions) {}
+
+  append(req: NewEntry): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new TidingsError(ErrorCode.ShuttingDown, 'the server is shutting down'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      this.running ??= this.run();
+    });
+  }
+
+  /** Stop taking appends and wait until everything queued is committed (graceful shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.opts.maxBatch);
+        const started = performance.now();
+        let outcomes: Outcome[];
+        let committed: CommittedBatch | undefined;
+        try {
+          ({ outcomes, committed } = await this.commit(batch.map((p) => p.req)));
+        } catch (err) {
+          const error = toStoreError(err);
+          this.opts.logger.error({ err, size: batch.length }, 'log batch failed');
+          outcomes = batch.map(() => ({ ok: false, error }));
+        }
+        this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
+        // Fan out before resolving, so a sender's own ack never overtakes the entry on other sockets.
+        if (committed && committed.entries.length > 0) {
+          try {
+            this.opts.onCommitted(committed);
+          } catch (err) {
+            this.opts.logger.error({ err }, 'fan-out failed');
+          }
+        }
+        batch.forEach((p, i) => {
+          const o = outcomes[i];
+          if (!o) p.reject(new TidingsError(ErrorCode.Internal, 'append lost its outcome'));
+          else if (o.ok) p.resolve(o.result);
+          else p.reject(o.error);
+        });
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private commit(reqs: readonly NewEntry[]): Promise<{ outcomes: Outcome[]; committed: CommittedBatch }> {
+    const { db, ids, clock } = this.opts;
+    return db.transaction(async (tx) => {
+      const convIds = reqs.map((r) => r.conversationId);
+      const last = await lockConversations(tx, convIds);
+      const members = await activeMembers(tx, convIds);
+      const allowed = reqs.filter((r) => last.has(r.conversationId) && members.get(r.conversationId)?.has(r.senderUserId));
+      const existing = await findExisting(tx, allowed);
+      const fresh: Entry[] = [];
+      const outcomes = reqs.map((r): Outcome => {
+        if (!last.has(r.conversationId)) {
+          return { ok: false, error: new TidingsError(ErrorCode.NotFound, 'no such conversation') };
+        }
+        if (!members.get(r.conversationId)?.has(r.senderUserId)) {
+          return { ok: false, error: new TidingsError(ErrorCode.NotAMember, 'you are not a member of this conversation') };
+        }
+        const key = idempotencyKey(r);
+        const seen = existing.get(key);
+        if (seen) return { ok: true, result: { entry: seen, duplicate: true } };
+        const prevId = last.get(r.conversationId) as EntryId;
+        const id = ids.nextAfter(prevId) as EntryId;
+        const entry: Entry = { ...r, id, prevId, createdAt: clock() };
+        last.set(r.conversationId, id);
+        existing.set(key, entry);
+        fresh.push(entry);
+        return { ok: true, result: { entry, duplicate: false } };
+      });
+      await insertEntries(tx, fresh);
+      return { outcomes, committed: { entries: fresh, members } };
+    });
+  }
+}

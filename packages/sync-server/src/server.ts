@@ -1,0 +1,153 @@
+/**
+ * Assemble one sync-server node: store, log writer, fan-out, HTTP routes and
+ * the WebSocket endpoint. `startServer` is what main.ts, tests and benchmarks call.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { WebSocketServer } from 'ws';
+import pino, { type Logger } from 'pino';
+import { CloseCode, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HTTP_JSON_BYTES, SnowflakeGenerator } from '@tidings/shared';
+import type { ServerConfig } from './config.js';
+import { openPglite } from './storage/pglite.js';
+import { openPostgres } from './storage/postgres.js';
+import { migrate } from './storage/migrations.js';
+import type { SqlClient } from './storage/sql.js';
+import { LogWriter } from './log/writer.js';
+import { LocalHub, publishBatch } from './sync/fanout.js';
+import { Connection, ConnState } from './sync/connection.js';
+import { Accounts } from './accounts/service.js';
+import { Conversations } from './conversations/service.js';
+import { accountRoutes } from './accounts/routes.js';
+import { conversationRoutes } from './conversations/routes.js';
+import { seedRoutes } from './http/seed-api.js';
+import { installErrorHandling } from './http/errors.js';
+import { createMetrics } from './metrics.js';
+
+export interface RunningServer {
+  /** http://host:port of the listening server. */
+  readonly url: string;
+  readonly port: number;
+  readonly db: SqlClient;
+  readonly logger: Logger;
+  /** Number of authenticated sockets on this node. */
+  connections(): number;
+  /** Graceful shutdown: stop accepting, flush pending writes, close sockets and the store. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  readonly clock?: () => number;
+}
+
+/** How often idle and hello timeouts are swept, in ms. One timer for all sockets. */
+const SWEEP_INTERVAL_MS = 1000;
+const WS_PATH = '/v1/ws';
+
+async function openStore(cfg: ServerConfig, logger: Logger): Promise<SqlClient> {
+  if (cfg.databaseUrl) {
+    return openPostgres({
+      connectionString: cfg.databaseUrl,
+      maxConnections: cfg.dbPool,
+      onIdleError: (err) => logger.warn({ err }, 'idle database connection failed'),
+    });
+  }
+  const dir = path.resolve(cfg.dataDir, 'pg');
+  await mkdir(dir, { recursive: true });
+  return openPglite(dir);
+}
+
+export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ level: cfg.logLevel, base: { node: cfg.nodeId } });
+  const clock = opts.clock ?? Date.now;
+  const db = await openStore(cfg, logger);
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ applied, store: db.kind }, 'migrations applied');
+
+  const ids = new SnowflakeGenerator(cfg.nodeId, clock);
+  const hub = new LocalHub();
+  const metrics = createMetrics(() => hub.size);
+  const writer = new LogWriter({
+    db,
+    ids,
+    clock,
+    logger,
+    maxBatch: cfg.maxBatch,
+    onCommitted: (batch) => {
+      metrics.appended.inc(batch.entries.length);
+      publishBatch(hub, batch);
+    },
+    onBatch: (size, seconds) => {
+      metrics.batchSize.observe(size);
+      metrics.batchSeconds.observe(seconds);
+    },
+  });
+  const accounts = new Accounts(db, ids, clock);
+  const conversations = new Conversations({ db, ids, clock, fanout: hub });
+
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: MAX_HTTP_JSON_BYTES });
+  installErrorHandling(app);
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await db.query('SELECT 1');
+      return { status: 'ok', store: db.kind, connections: hub.size };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', store: db.kind });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  accountRoutes(app, accounts, db);
+  conversationRoutes(app, accounts, conversations, db);
+  seedRoutes(app, { accounts, conversations, writer, db });
+
+  const connections = new Set<Connection>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  const limits = { maxSocketBufferBytes: cfg.maxSocketBufferBytes, catchupHighWaterBytes: 1024 * 1024, maxBadFrames: 16, maxInflightSends: 1024 };
+  app.server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = new Connection(ws, { db, accounts, conversations, writer, fanout: hub, logger, clock, metrics, limits });
+      connections.add(conn);
+      ws.on('close', () => connections.delete(conn));
+    });
+  });
+
+  const sweep = setInterval(() => {
+    const now = clock();
+    for (const c of connections) {
+      if (c.state === ConnState.AwaitingHello && now - c.openedAt > HELLO_TIMEOUT_MS) c.close(CloseCode.HelloTimeout, 'no hello');
+      else if (now - c.lastFrameAt > cfg.idleTimeoutMs) c.close(CloseCode.GoingAway, 'idle');
+    }
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
+
+  await app.listen({ port: cfg.port, host: cfg.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.port;
+  const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
+  logger.info({ url, store: db.kind, node: cfg.nodeId }, 'tidings sync server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    db,
+    logger,
+    connections: () => hub.size,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(sweep);
+        // Commit what was accepted (so every ack promised is kept), then say goodbye.
+        await Promise.race([writer.close(), new Promise((r) => setTimeout(r, cfg.shutdownGraceMs).unref())]);
+        for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down');
+        wss.close();
+        await app.close();
+        await db.close();
+        logger.info('tidings sync server stopped');
+      })()),
+  };
+}

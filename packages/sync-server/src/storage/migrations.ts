@@ -1,0 +1,105 @@
+/**
+ * Schema migrations, applied in order by both adapters. Every per-conversation
+ * table keeps conversation_id first in its key so the log can be distributed
+ * by conversation (Citus-style) without changing queries.
+ */
+import type { SqlClient } from './sql.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, conversations, members, log',
+    sql: `
+CREATE TABLE users (
+  id bigint PRIMARY KEY,
+  username text NOT NULL,
+  password_hash text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX users_username ON users (lower(username));
+
+CREATE TABLE devices (
+  id bigint PRIMARY KEY,
+  user_id bigint NOT NULL REFERENCES users (id),
+  name text NOT NULL,
+  token_hash bytea NOT NULL,
+  created_at bigint NOT NULL,
+  revoked_at bigint
+);
+CREATE UNIQUE INDEX devices_token ON devices (token_hash);
+CREATE INDEX devices_user ON devices (user_id);
+
+-- kind: 1 dm, 2 group, 3 self. dm_key is 'lo:hi' for a DM, 'self:<user>' for self.
+CREATE TABLE conversations (
+  id bigint PRIMARY KEY,
+  kind smallint NOT NULL,
+  name text NOT NULL DEFAULT '',
+  dm_key text UNIQUE,
+  created_by bigint NOT NULL,
+  last_id bigint NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL
+);
+
+-- A member reads entries in (since_id, until_id]; until_id is NULL while the membership is active.
+CREATE TABLE members (
+  conversation_id bigint NOT NULL,
+  user_id bigint NOT NULL,
+  since_id bigint NOT NULL DEFAULT 0,
+  until_id bigint,
+  joined_at bigint NOT NULL,
+  -- 1 for the group's admins (its creator), 0 otherwise.
+  role smallint NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, user_id)
+);
+CREATE INDEX members_user ON members (user_id, conversation_id);
+
+CREATE TABLE entries (
+  conversation_id bigint NOT NULL,
+  id bigint NOT NULL,
+  prev_id bigint NOT NULL,
+  sender_user_id bigint NOT NULL,
+  sender_device_id bigint NOT NULL,
+  client_msg_id text NOT NULL,
+  type smallint NOT NULL,
+  body bytea NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (conversation_id, id)
+);
+CREATE UNIQUE INDEX entries_idempotency ON entries (conversation_id, sender_device_id, client_msg_id);
+`,
+  },
+];
+
+/** Apply every migration not yet applied, under an advisory lock so concurrent nodes take turns. */
+export async function migrate(db: SqlClient): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7265746)');
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set(
+      (await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version)),
+    );
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}
+
+/** Split a migration on semicolons at line ends (migrations hold no functions or quoted semicolons). */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,61 @@
+import pg from 'pg';
+import type { SqlClient, SqlExecutor } from './sql.js';
+
+export interface PostgresOptions {
+  readonly connectionString: string;
+  /** Pool size; the log writer needs one, HTTP reads the rest. */
+  readonly maxConnections: number;
+  /** Called for errors on idle pooled connections (e.g. the server restarted). */
+  readonly onIdleError: (err: Error) => void;
+}
+
+/** Prepared statements are named by their text, so each runs parsed once per connection. */
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `s${names.size}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+const run = async <R>(c: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) => {
+  const r = await c.query({ name: statementName(text), text, values: params as unknown[] | undefined });
+  return { rows: r.rows as R[] };
+};
+
+export async function openPostgres(opts: PostgresOptions): Promise<SqlClient> {
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.maxConnections });
+  pool.on('error', opts.onIdleError);
+  // Fail fast when the server is unreachable, rather than on the first request.
+  await pool.query('SELECT 1');
+  return {
+    kind: 'postgres',
+    query: (text, params) => run(pool, text, params),
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn({ query: (text, params) => run(client, text, params) });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      } finally {
+        // A connection whose rollback failed is dead: destroy it rather than pool it.
+        client.release(broken);
+      }
+    },
+    async exec(script) {
+      await pool.query(script);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,278 @@
+/**
+ * One device's WebSocket: hello and authentication, catch-up from its vector
+ * cursor, then live pushes; sends go through the group-commit writer and are
+ * acked only after commit. Bad frames get a typed error frame and change
+ * nothing; a socket that cannot keep up is closed so the device catches up by
+ * cursor instead of the server buffering without bound.
+ */
+import {
+  CLIENT_ENTRY_TYPES,
+  CloseCode,
+  ErrorCode,
+  TidingsError,
+  decodeClientFrame,
+  encodeServerFrame,
+  type ClientFrame,
+  type ConversationId,
+  type DeviceId,
+  type EntryId,
+  type HelloFrame,
+  type SendFrame,
+  type UserId,
+} from '@tidings/shared';
+import type { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { SqlClient } from '../storage/sql.js';
+import type { Accounts } from '../accounts/service.js';
+import type { Conversations } from '../conversations/service.js';
+import { conversationInfos } from '../conversations/store.js';
+import type { LogWriter } from '../log/writer.js';
+import type { DeviceSink, Fanout } from './fanout.js';
+import { streamConversation, type PageSink } from './catchup.js';
+import type { Metrics } from '../metrics.js';
+
+/** Connection states, in the order a healthy connection passes through them. */
+export const ConnState = {
+  /** Open, waiting for the hello frame; nothing else is processed yet. */
+  AwaitingHello: 'awaiting_hello',
+  /** Authenticated; streaming catch-up while live pushes are held back. */
+  Syncing: 'syncing',
+  /** Caught up; live pushes flow as they happen. */
+  Live: 'live',
+  /** Closed by either side. */
+  Closed: 'closed',
+} as const;
+export type ConnState = (typeof ConnState)[keyof typeof ConnState];
+
+export interface ConnectionLimits {
+  /** Bytes the server will hold for one socket before dropping it (TooSlow). */
+  readonly maxSocketBufferBytes: number;
+  /** Bytes of catch-up in flight before the next page waits for the socket to drain. */
+  readonly catchupHighWaterBytes: number;
+  /** Bad frames tolerated on one socket before it is closed. */
+  readonly maxBadFrames: number;
+  /** Sends accepted but not yet acked, per socket. */
+  readonly maxInflightSends: number;
+}
+
+export interface ConnectionDeps {
+  readonly db: SqlClient;
+  readonly accounts: Accounts;
+  readonly conversations: Conversations;
+  readonly writer: LogWriter;
+  readonly fanout: Fanout;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly metrics: Metrics;
+  readonly limits: ConnectionLimits;
+}
+
+export class Connection implements DeviceSink {
+  state: ConnState = ConnState.AwaitingHello;
+  readonly openedAt: number;
+  lastFrameAt: number;
+  userId = 0n as UserId;
+  deviceId = 0n as DeviceId;
+  private held: Uint8Array[] | undefined = [];
+  private heldBytes = 0;
+  private early: ClientFrame[] = [];
+  private helloSeen = false;
+  private badFrames = 0;
+  private inflight = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly d: ConnectionDeps,
+  ) {
+    this.openedAt = this.lastFrameAt = d.clock();
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('close', () => this.onClose());
+    ws.on('error', (err) => d.logger.debug({ err }, 'socket error'));
+  }
+
+  /** Deliver a live frame (from fan-out): held while catching up, sent once live. */
+  deliver(frame: Uint8Array): void {
+    if (this.state === ConnState.Closed) return;
+    if (this.held) {
+      this.held.push(frame);
+      this.heldBytes += frame.length;
+      if (this.heldBytes > this.d.limits.maxSocketBufferBytes) this.close(CloseCode.TooSlow, 'too far behind');
+      return;
+    }
+    this.sendRaw(frame);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === ConnState.Closed) return;
+    this.ws.close(code, reason);
+    this.onClose();
+  }
+
+  private sendRaw(frame: Uint8Array, cb?: (err?: Error) => void): void {
+    if (this.ws.bufferedAmount + frame.length > this.d.limits.maxSocketBufferBytes) {
+      this.d.metrics.slowConsumers.inc();
+      this.close(CloseCode.TooSlow, 'not reading fast enough');
+      cb?.(new Error('closed'));
+      return;
+    }
+    this.d.metrics.framesOut.inc();
+    this.ws.send(frame, { binary: true }, cb);
+  }
+
+  private sendError(err: TidingsError, ref = ''): void {
+    this.d.metrics.errors.inc({ code: err.code });
+    this.sendRaw(encodeServerFrame({ t: 'error', code: err.code, message: err.message, ref }));
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    this.lastFrameAt = this.d.clock();
+    this.d.metrics.framesIn.inc();
+    let frame: ClientFrame;
+    try {
+      if (!isBinary) throw new TidingsError(ErrorCode.InvalidFrame, 'frames must be binary');
+      frame = decodeClientFrame(data);
+    } catch (err) {
+      const e = err instanceof TidingsError ? err : new TidingsError(ErrorCode.InvalidFrame, 'undecodable frame');
+      if (this.state === ConnState.AwaitingHello) {
+        this.sendError(e);
+        return this.close(CloseCode.Unauthenticated, 'expected a hello frame');
+      }
+      this.sendError(e);
+      if (++this.badFrames > this.d.limits.maxBadFrames) this.close(CloseCode.ProtocolError, 'too many bad frames');
+      return;
+    }
+    if (this.state === ConnState.AwaitingHello) {
+      if (this.helloSeen) {
+        this.early.push(frame); // pipelined behind a hello still being authenticated
+      } else if (frame.t === 'hello') {
+        this.helloSeen = true;
+        void this.onHello(frame);
+      } else {
+        this.sendError(new TidingsError(ErrorCode.Unauthenticated, 'the first frame must be hello'));
+        this.close(CloseCode.Unauthenticated, 'expected a hello frame');
+      }
+      return;
+    }
+    this.handle(frame);
+  }
+
+  private handle(frame: ClientFrame): void {
+    switch (frame.t) {
+      case 'hello':
+        return this.sendError(new TidingsError(ErrorCode.InvalidArgument, 'hello was already sent'));
+      case 'send':
+        return this.onSend(frame);
+      case 'pull':
+        return void this.onPull(frame.conversationId, frame.after);
+      case 'ping':
+        return this.sendRaw(encodeServerFrame({ t: 'pong', nonce: frame.nonce, serverTime: this.d.clock() }));
+      default: {
+        const never: never = frame;
+        throw new Error(`unhandled frame ${(never as ClientFrame).t}`);
+      }
+    }
+  }
+
+  private async onHello(hello: HelloFrame): Promise<void> {
+    try {
+      const auth = await this.d.accounts.authenticate(hello.token);
+      if (this.state === ConnState.Closed) return;
+      this.userId = auth.userId;
+      this.deviceId = auth.deviceId;
+      this.state = ConnState.Syncing;
+      // Attach before reading, so nothing committed from here on is missed; held frames follow catch-up.
+      this.d.fanout.attach(this);
+      this.sendRaw(encodeServerFrame({ t: 'welcome', userId: auth.userId, deviceId: auth.deviceId, serverTime: this.d.clock() }));
+      for (const f of this.early.splice(0)) this.handle(f);
+      await this.catchUp(hello);
+    } catch (err) {
+      const e = err instanceof TidingsError ? err : new TidingsError(ErrorCode.Unavailable, 'could not start the session; retry');
+      if (!(err instanceof TidingsError)) this.d.logger.error({ err }, 'hello failed');
+      this.sendError(e);
+      this.close(e.code === ErrorCode.Unauthenticated ? CloseCode.Unauthenticated : CloseCode.GoingAway, e.message);
+    }
+  }
+
+  private async catchUp(hello: HelloFrame): Promise<void> {
+    const cursor = new Map<ConversationId, EntryId>(hello.cursor.map((c) => [c.conversationId, c.upto]));
+    const convs = await conversationInfos(this.d.db, this.userId);
+    for (const { info } of convs) this.sendRaw(encodeServerFrame({ t: 'conversation', conversation: info }));
+    const sink = this.pageSink();
+    let sent = 0;
+    for (const { info, m } of convs) {
+      const after = cursor.get(info.id) ?? (0n as EntryId);
+      if (info.lastId > after) sent += await streamConversation(this.d.db, m, after, sink);
+    }
+    if (this.state === ConnState.Closed) return;
+    this.sendRaw(encodeServerFrame({ t: 'synced' }));
+    const held = this.held ?? [];
+    this.held = undefined;
+    this.heldBytes = 0;
+    this.state = ConnState.Live;
+    for (const f of held) this.sendRaw(f);
+    this.d.metrics.catchupEntries.inc(sent);
+  }
+
+  private pageSink(): PageSink {
+    const conn = this;
+    return {
+      get open() {
+        return conn.state !== ConnState.Closed;
+      },
+      send: (frame) =>
+        new Promise<void>((resolve) => {
+          const highWater = this.ws.bufferedAmount > this.d.limits.catchupHighWaterBytes;
+          this.sendRaw(frame, highWater ? () => resolve() : undefined);
+          if (!highWater) resolve();
+        }),
+    };
+  }
+
+  private async onPull(conversationId: ConversationId, after: EntryId): Promise<void> {
+    try {
+      const m = await this.d.conversations.requireMember(conversationId, this.userId);
+      await streamConversation(this.d.db, m, after, this.pageSink());
+    } catch (err) {
+      this.sendError(err instanceof TidingsError ? err : new TidingsError(ErrorCode.Unavailable, 'pull failed; retry'));
+    }
+  }
+
+  private onSend(f: SendFrame): void {
+    if (!CLIENT_ENTRY_TYPES.has(f.type)) {
+      return this.sendError(new TidingsError(ErrorCode.InvalidArgument, 'that entry type is written by the server only'), f.clientMsgId);
+    }
+    if (this.inflight >= this.d.limits.maxInflightSends) {
+      return this.sendError(new TidingsError(ErrorCode.RateLimited, 'too many unacknowledged sends'), f.clientMsgId);
+    }
+    this.inflight++;
+    this.d.writer
+      .append({
+        conversationId: f.conversationId,
+        senderUserId: this.userId,
+        senderDeviceId: this.deviceId,
+        clientMsgId: f.clientMsgId,
+        type: f.type,
+        body: f.body,
+      })
+      .then(
+        ({ entry }) => {
+          if (this.state === ConnState.Closed) return;
+          this.sendRaw(
+            encodeServerFrame({ t: 'sent', conversationId: entry.conversationId, clientMsgId: entry.clientMsgId, id: entry.id, createdAt: entry.createdAt }),
+          );
+        },
+        (err: unknown) => {
+          if (this.state === ConnState.Closed) return;
+          this.sendError(err instanceof TidingsError ? err : new TidingsError(ErrorCode.Internal, 'send failed'), f.clientMsgId);
+        },
+      )
+      .finally(() => this.inflight--);
+  }
+
+  private onClose(): void {
+    if (this.state === ConnState.Closed) return;
+    this.state = ConnState.Closed;
+    this.held = undefined;
+    this.d.fanout.detach(this);
+  }
+}
