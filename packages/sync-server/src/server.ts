@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { WebSocketServer } from 'ws';
 import pino, { type Logger } from 'pino';
 import { CloseCode, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HTTP_JSON_BYTES, SnowflakeGenerator } from '@tidings/shared';
@@ -86,7 +86,12 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   const accounts = new Accounts(db, ids, clock);
   const conversations = new Conversations({ db, ids, clock, fanout: hub });
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: MAX_HTTP_JSON_BYTES });
+  // Per-request info lines are off (they dominate under load); errors are logged by the error handler.
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_HTTP_JSON_BYTES,
+  });
   installErrorHandling(app);
   app.get('/healthz', async (_req, reply) => {
     try {
