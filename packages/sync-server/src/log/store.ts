@@ -37,8 +37,8 @@ export const rowToEntry = (r: EntryRow): Entry => ({
   senderDeviceId: big(r.sender_device_id) as DeviceId,
   clientMsgId: r.client_msg_id,
   type: Number(r.type) as EntryType,
-  // pg returns a Buffer, PGlite a Uint8Array; both are Uint8Arrays.
-  body: r.body,
+  // pg returns a Buffer, PGlite a Uint8Array: both adapters hand out a plain view of the same bytes.
+  body: new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.byteLength),
   createdAt: Number(r.created_at),
 });
 

@@ -1,0 +1,170 @@
+/**
+ * One conformance suite for the server store, run against every adapter with
+ * its real backend: migrations, the log's ordering and idempotency under
+ * concurrent writers, paged reads, and transactional rollback.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import {
+  ConversationKind,
+  EntryType,
+  SnowflakeGenerator,
+  TidingsError,
+  type ConversationId,
+  type DeviceId,
+  type Entry,
+  type EntryId,
+  type UserId,
+} from '@tidings/shared';
+import { openPglite, openPostgres, migrate, type SqlClient } from '../src/index.js';
+import { LogWriter, type CommittedBatch } from '../src/log/writer.js';
+import { readAfter, readBefore } from '../src/log/store.js';
+import { insertConversation, insertMembers } from '../src/conversations/store.js';
+import { freshPostgresDatabase, postgresReachable, STORE_KINDS, type StoreKind } from './support/stores.js';
+
+const pgOk = await postgresReachable();
+const logger = pino({ level: 'silent' });
+
+async function openStore(kind: StoreKind): Promise<{ open: () => Promise<SqlClient> }> {
+  if (kind === 'pglite') {
+    const db = await openPglite(undefined);
+    afterAll(() => db.close());
+    return { open: async () => db };
+  }
+  const { url, drop } = await freshPostgresDatabase();
+  const opened: SqlClient[] = [];
+  afterAll(async () => {
+    for (const c of opened) await c.close();
+    await drop();
+  });
+  return {
+    open: async () => {
+      const c = await openPostgres({ connectionString: url, maxConnections: 4, onIdleError: () => {} });
+      opened.push(c);
+      return c;
+    },
+  };
+}
+
+const U1 = 11n as UserId;
+const U2 = 12n as UserId;
+const D1 = 21n as DeviceId;
+const D2 = 22n as DeviceId;
+
+async function seedConversation(db: SqlClient, id: bigint, members: UserId[]): Promise<ConversationId> {
+  const c = id as ConversationId;
+  await db.transaction(async (tx) => {
+    await insertConversation(tx, { id: c, kind: ConversationKind.Group, name: 'g', dmKey: null, createdBy: members[0]! }, 1);
+    await insertMembers(tx, c, members.map((u) => ({ userId: u, admin: false })), 0n as EntryId, 1);
+  });
+  return c;
+}
+
+function writer(db: SqlClient, nodeId: number, committed: CommittedBatch[] = []): LogWriter {
+  return new LogWriter({ db, ids: new SnowflakeGenerator(nodeId), clock: Date.now, logger, maxBatch: 64, onCommitted: (b) => committed.push(b) });
+}
+
+const msg = (conversationId: ConversationId, clientMsgId: string, sender = U1, device = D1) => ({
+  conversationId,
+  senderUserId: sender,
+  senderDeviceId: device,
+  clientMsgId,
+  type: EntryType.Text,
+  body: new TextEncoder().encode(clientMsgId),
+});
+
+describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
+  describe.skipIf(kind === 'postgres' && !pgOk)('', async () => {
+    const store = await openStore(kind);
+
+    it('applies migrations once; a second run applies nothing', async () => {
+      const db = await store.open();
+      expect(await migrate(db)).toEqual([1]);
+      expect(await migrate(db)).toEqual([]);
+    });
+
+    it('assigns strictly increasing ids in commit order with an unbroken prev chain, even with two writers racing', async () => {
+      const [db1, db2] = [await store.open(), await store.open()];
+      const conv = await seedConversation(db1, 1001n, [U1, U2]);
+      // Two writers with different node ids, as two server nodes would be.
+      const [w1, w2] = [writer(db1, 1), writer(db2, 2)];
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 ? w1 : w2).append(msg(conv, `c${i}`, i % 3 ? U1 : U2, i % 3 ? D1 : D2))),
+      );
+      const all = await readAfter(db1, conv, 0n as EntryId, null, 1000);
+      expect(all).toHaveLength(200);
+      for (let i = 1; i < all.length; i++) {
+        expect(all[i]!.id).toBeGreaterThan(all[i - 1]!.id);
+        expect(all[i]!.prevId).toBe(all[i - 1]!.id);
+      }
+      expect(all[0]!.prevId).toBe(0n);
+      expect(new Set(results.map((r) => r.entry.id)).size).toBe(200);
+      const nodes = new Set(all.map((e) => Number((e.id >> 12n) & 1023n)));
+      expect(nodes).toEqual(new Set([1, 2]));
+    });
+
+    it('commits concurrent appends in batches, not one transaction each', async () => {
+      const db = await store.open();
+      const conv = await seedConversation(db, 1002n, [U1]);
+      const committed: CommittedBatch[] = [];
+      const w = writer(db, 3, committed);
+      await Promise.all(Array.from({ length: 300 }, (_, i) => w.append(msg(conv, `b${i}`))));
+      expect(committed.reduce((n, b) => n + b.entries.length, 0)).toBe(300);
+      expect(committed.length).toBeLessThan(30);
+      expect(committed.every((b) => b.members.get(conv)?.has(U1))).toBe(true);
+    });
+
+    it('is idempotent per (conversation, device, client id): within a batch, across batches, across writers', async () => {
+      const [db1, db2] = [await store.open(), await store.open()];
+      const conv = await seedConversation(db1, 1003n, [U1, U2]);
+      const [w1, w2] = [writer(db1, 4), writer(db2, 5)];
+      const first = await Promise.all([w1.append(msg(conv, 'k')), w1.append(msg(conv, 'k')), w2.append(msg(conv, 'k'))]);
+      const again = await w2.append(msg(conv, 'k'));
+      const ids = new Set([...first, again].map((r) => r.entry.id));
+      expect(ids.size).toBe(1);
+      expect([...first, again].filter((r) => !r.duplicate)).toHaveLength(1);
+      // the same client id from another device is a different message
+      const other = await w1.append(msg(conv, 'k', U2, D2));
+      expect(other.duplicate).toBe(false);
+      expect(await readAfter(db1, conv, 0n as EntryId, null, 10)).toHaveLength(2);
+    });
+
+    it('rejects appends to unknown conversations and from non-members, changing nothing', async () => {
+      const db = await store.open();
+      const conv = await seedConversation(db, 1004n, [U1]);
+      const w = writer(db, 6);
+      const results = await Promise.allSettled([w.append(msg(999999n as ConversationId, 'x')), w.append(msg(conv, 'y', U2, D2)), w.append(msg(conv, 'z'))]);
+      expect(results.map((r) => (r.status === 'rejected' ? (r.reason as TidingsError).code : 'ok'))).toEqual(['not_found', 'not_a_member', 'ok']);
+      expect((await readAfter(db, conv, 0n as EntryId, null, 10)).map((e) => e.clientMsgId)).toEqual(['z']);
+    });
+
+    it('pages forward by cursor and backward by position, within a membership window, filtered by type', async () => {
+      const db = await store.open();
+      const conv = await seedConversation(db, 1005n, [U1]);
+      const w = writer(db, 7);
+      const entries: Entry[] = [];
+      for (let i = 0; i < 25; i++) entries.push((await w.append({ ...msg(conv, `p${i}`), type: i % 5 === 0 ? EntryType.Crdt : EntryType.Text })).entry);
+      const page1 = await readAfter(db, conv, 0n as EntryId, null, 10);
+      const page2 = await readAfter(db, conv, page1[9]!.id, null, 10);
+      const page3 = await readAfter(db, conv, page2[9]!.id, null, 10);
+      expect([...page1, ...page2, ...page3].map((e) => e.id)).toEqual(entries.map((e) => e.id));
+      expect(await readAfter(db, conv, 0n as EntryId, entries[4]!.id, 100)).toHaveLength(5);
+      const newest = await readBefore(db, { conversationId: conv, before: null, since: entries[2]!.id, upto: null, types: [EntryType.Text], limit: 100 });
+      expect(newest.map((e) => e.clientMsgId)).toEqual(entries.slice(3).filter((_, i) => (i + 3) % 5 !== 0).map((e) => e.clientMsgId).reverse());
+      const older = await readBefore(db, { conversationId: conv, before: newest[4]!.id, since: 0n as EntryId, upto: null, types: [EntryType.Text], limit: 3 });
+      expect(older.map((e) => e.id)).toEqual(newest.slice(5, 8).map((e) => e.id));
+      expect(page1[0]!.body).toEqual(new TextEncoder().encode('p0'));
+    });
+
+    it('rolls a failed transaction back completely', async () => {
+      const db = await store.open();
+      await expect(
+        db.transaction(async (tx) => {
+          await insertConversation(tx, { id: 1006n as ConversationId, kind: ConversationKind.Group, name: 'gone', dmKey: null, createdBy: U1 }, 1);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect((await db.query('SELECT id FROM conversations WHERE id = 1006')).rows).toHaveLength(0);
+    });
+  });
+});
