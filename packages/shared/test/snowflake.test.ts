@@ -46,7 +46,7 @@ describe('snowflake', () => {
   });
 
   it('issues 4096 ids in one millisecond, then waits for the clock', () => {
-    let t = TIDINGS_EPOCH_MS + 5000;
+    const t = TIDINGS_EPOCH_MS + 5000;
     let reads = 0;
     const gen = new SnowflakeGenerator(1, () => {
       reads++;

@@ -5,11 +5,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import type {
+  TidingsError} from '@tidings/shared';
 import {
   ConversationKind,
   EntryType,
   SnowflakeGenerator,
-  TidingsError,
   type ConversationId,
   type DeviceId,
   type Entry,

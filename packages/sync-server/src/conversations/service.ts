@@ -7,6 +7,7 @@ import {
   encodeServerFrame,
   type ConversationId,
   type DeviceId,
+  type Entry,
   type EntryId,
   type SnowflakeGenerator,
   type UserId,
@@ -183,7 +184,7 @@ export class Conversations {
     conversationId: ConversationId,
     members: readonly UserId[],
     removed: readonly UserId[],
-    entry?: { id: EntryId } & Parameters<typeof encodeEntry>[0],
+    entry?: Entry,
   ): Promise<void> {
     const anyone = members[0] ?? removed[0];
     if (anyone === undefined) return;
@@ -199,5 +200,5 @@ export class Conversations {
   }
 }
 
-const encodeEntry = (entry: import('@tidings/shared').Entry): Uint8Array =>
+const encodeEntry = (entry: Entry): Uint8Array =>
   encodeServerFrame({ t: 'entries', conversationId: entry.conversationId, entries: [entry], live: true });

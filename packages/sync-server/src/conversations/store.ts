@@ -3,8 +3,9 @@
  * conversation's row lock and append a System entry in the same transaction,
  * so they are ordered in the log with the messages around them.
  */
+import type {
+  ConversationKind} from '@tidings/shared';
 import {
-  ConversationKind,
   EntryType,
   type ConversationId,
   type ConversationInfo,

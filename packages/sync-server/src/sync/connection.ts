@@ -214,10 +214,10 @@ export class Connection implements DeviceSink {
   }
 
   private pageSink(): PageSink {
-    const conn = this;
+    const isOpen = (): boolean => this.state !== ConnState.Closed;
     return {
       get open() {
-        return conn.state !== ConnState.Closed;
+        return isOpen();
       },
       send: (frame) =>
         new Promise<void>((resolve) => {
