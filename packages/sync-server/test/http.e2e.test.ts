@@ -22,7 +22,7 @@ describe('seed HTTP API', () => {
     const seen: string[] = [];
     let token: string | null = null;
     for (let round = 0; round < 10; round++) {
-      const r: Awaited<ReturnType<typeof api>> = await api(s.url, 'GET', `/getMessages?chat_id=${bob.userId}&limit=5${token ? `&next_token=${token}` : ''}`, undefined, alice.token);
+      const r: { status: number; json: any } = await api(s.url, 'GET', `/getMessages?chat_id=${bob.userId}&limit=5${token ? `&next_token=${token}` : ''}`, undefined, alice.token);
       expect(r.status).toBe(200);
       seen.push(...r.json.messages.map((m: { message_id: string }) => m.message_id));
       token = r.json.next_token;

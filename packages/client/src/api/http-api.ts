@@ -1,0 +1,182 @@
+/**
+ * A typed client for the server's HTTP API. Errors come back as
+ * `{error:{code,message}}` and are thrown as TidingsError with that code;
+ * network failures become `unavailable`.
+ */
+import {
+  ErrorCode,
+  TidingsError,
+  isErrorCode,
+  parseConversationId,
+  parseDeviceId,
+  parseEntryId,
+  parseUserId,
+  type ConversationId,
+  type DeviceId,
+  type EntryId,
+  type UserId,
+} from '@tidings/shared';
+
+/** What a device needs to talk to the server as one user. */
+export interface Credentials {
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  /** Bearer token; never put in a URL. */
+  readonly token: string;
+}
+
+export interface UserInfo {
+  readonly userId: UserId;
+  readonly username: string;
+}
+
+export interface ConversationSummary {
+  readonly conversationId: ConversationId;
+  readonly kind: 'dm' | 'group' | 'self';
+  readonly name: string;
+  readonly members: readonly UserId[];
+  readonly lastId: EntryId;
+}
+
+export interface HttpApiOptions {
+  /** Base URL of the server, e.g. `http://localhost:8787`. */
+  readonly serverUrl: string;
+  /** Bearer token for authenticated endpoints. */
+  readonly token?: string;
+  /** The fetch to use; defaults to the global one. */
+  readonly fetch?: typeof globalThis.fetch;
+}
+
+type Json = Record<string, unknown>;
+
+function field(body: Json, name: string): unknown {
+  if (!(name in body)) throw new TidingsError(ErrorCode.Internal, `server response lacks ${name}`);
+  return body[name];
+}
+const str = (body: Json, name: string): string => {
+  const v = field(body, name);
+  if (typeof v !== 'string') throw new TidingsError(ErrorCode.Internal, `server response field ${name} is not a string`);
+  return v;
+};
+const credentialsOf = (body: Json): Credentials => ({
+  userId: parseUserId(field(body, 'user_id')),
+  deviceId: parseDeviceId(field(body, 'device_id')),
+  token: str(body, 'token'),
+});
+const KINDS = new Set(['dm', 'group', 'self']);
+
+export class HttpApi {
+  private readonly base: string;
+  private readonly fetchFn: typeof globalThis.fetch;
+
+  constructor(private readonly options: HttpApiOptions) {
+    this.base = options.serverUrl.replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** The same API authenticated with `token`. */
+  withToken(token: string): HttpApi {
+    return new HttpApi({ ...this.options, token });
+  }
+
+  async register(username: string, password: string, deviceName?: string): Promise<Credentials> {
+    const body: Json = { username, password };
+    if (deviceName !== undefined) body.device_name = deviceName;
+    return credentialsOf(await this.request('POST', '/v1/accounts', body, false));
+  }
+
+  async login(username: string, password: string, deviceName: string): Promise<Credentials> {
+    return credentialsOf(await this.request('POST', '/v1/sessions', { username, password, device_name: deviceName }, false));
+  }
+
+  async user(username: string): Promise<UserInfo> {
+    const body = await this.request('GET', `/v1/users/${encodeURIComponent(username)}`);
+    return { userId: parseUserId(field(body, 'user_id')), username: str(body, 'username') };
+  }
+
+  async me(): Promise<UserInfo & { deviceId: DeviceId }> {
+    const body = await this.request('GET', '/v1/me');
+    return {
+      userId: parseUserId(field(body, 'user_id')),
+      username: str(body, 'username'),
+      deviceId: parseDeviceId(field(body, 'device_id')),
+    };
+  }
+
+  /** Gets or creates the one DM with `userId`. */
+  async openDm(userId: UserId): Promise<ConversationId> {
+    const body = await this.request('POST', '/v1/dms', { user_id: String(userId) });
+    return parseConversationId(field(body, 'conversation_id'));
+  }
+
+  /** Creates a group (the caller is a member); its id is also its conversation id. */
+  async createGroup(name: string, memberIds: readonly UserId[]): Promise<ConversationId> {
+    const body = await this.request('POST', '/v1/groups', { name, member_ids: memberIds.map(String) });
+    return parseConversationId(field(body, 'group_id'));
+  }
+
+  async addMembers(groupId: ConversationId, userIds: readonly UserId[]): Promise<void> {
+    await this.request('POST', `/v1/groups/${groupId}/members`, { user_ids: userIds.map(String) });
+  }
+
+  async removeMember(groupId: ConversationId, userId: UserId): Promise<void> {
+    await this.request('DELETE', `/v1/groups/${groupId}/members/${userId}`);
+  }
+
+  async conversations(): Promise<ConversationSummary[]> {
+    const list = field(await this.request('GET', '/v1/conversations'), 'conversations');
+    if (!Array.isArray(list)) throw new TidingsError(ErrorCode.Internal, 'conversations is not a list');
+    return list.map((item: Json) => {
+      const kind = str(item, 'kind');
+      if (!KINDS.has(kind)) throw new TidingsError(ErrorCode.Internal, `unknown conversation kind ${kind}`);
+      const members = field(item, 'members');
+      return {
+        conversationId: parseConversationId(field(item, 'conversation_id')),
+        kind: kind as ConversationSummary['kind'],
+        name: typeof item.name === 'string' ? item.name : '',
+        members: Array.isArray(members) ? members.map(parseUserId) : [],
+        lastId: parseEntryId(item.last_id ?? '0'),
+      };
+    });
+  }
+
+  private async request(method: string, path: string, body?: Json, auth = true): Promise<Json> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (auth) {
+      if (this.options.token === undefined) throw new TidingsError(ErrorCode.Unauthenticated, 'not logged in');
+      headers.authorization = `Bearer ${this.options.token}`;
+    }
+    let response: Response;
+    try {
+      const init: RequestInit = { method, headers };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      response = await this.fetchFn(`${this.base}${path}`, init);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new TidingsError(ErrorCode.Unavailable, `cannot reach ${this.base}: ${reason}`);
+    }
+    const text = await response.text();
+    let json: unknown = undefined;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      // handled below: a non-JSON body is an error whatever the status
+    }
+    if (!response.ok) throw errorFrom(response.status, json);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw new TidingsError(ErrorCode.Internal, `${method} ${path}: response is not a JSON object`);
+    }
+    return json as Json;
+  }
+}
+
+function errorFrom(status: number, json: unknown): TidingsError {
+  const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}`;
+  if (isErrorCode(error?.code)) return new TidingsError(error.code, message);
+  if (status === 401) return new TidingsError(ErrorCode.Unauthenticated, message);
+  if (status === 404) return new TidingsError(ErrorCode.NotFound, message);
+  if (status >= 500) return new TidingsError(ErrorCode.Unavailable, message);
+  return new TidingsError(ErrorCode.InvalidArgument, message);
+}

@@ -1,0 +1,30 @@
+/**
+ * @tidings/client: the embeddable client library. Browser-safe: the Node
+ * transport and in-memory replica live in `@tidings/client/node`.
+ */
+export { TidingsClient } from './sync/client.js';
+export type { TidingsClientConfig } from './sync/config.js';
+export { DEFAULT_HEARTBEAT_MS, socketUrl } from './sync/config.js';
+export type { TidingsEvents } from './sync/events.js';
+export { ConnectionState } from './sync/status.js';
+export { Backoff, jitteredDelay, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './sync/backoff.js';
+export { ChainTracker, type PullRequest } from './sync/chain.js';
+
+export { HttpApi, type Credentials, type UserInfo, type ConversationSummary, type HttpApiOptions } from './api/http-api.js';
+
+export type { Envelope, TextContent } from './envelope/envelope.js';
+export { UnencryptedEnvelope } from './envelope/unencrypted.js';
+
+export type { Replica, ConversationStore, MessageStore, Outbox, OutboxItem, OpenedEntry, PageRequest } from './replica/replica.js';
+export { DexieReplica, type DexieReplicaOptions } from './replica/dexie-replica.js';
+
+export type { Transport, TransportSocket } from './transport/transport.js';
+export { BrowserWebSocketTransport } from './transport/browser.js';
+
+export { MessageState, messageUid, committedSeq, pendingSeq, type Message, type MessageContent } from './model/message.js';
+export type { Conversation, ConversationKindName } from './model/conversation.js';
+export { parseSystemEvent, type SystemEvent } from './model/system-event.js';
+
+export { systemClock, type Clock, type TimerHandle } from './runtime/clock.js';
+export { silentLogger, type Logger, type LogFields } from './runtime/logger.js';
+export { randomClientMsgId } from './runtime/ids.js';

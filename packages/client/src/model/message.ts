@@ -1,0 +1,64 @@
+/** A chat message as the replica stores it and the app reads it. */
+import type { ConversationId, DeviceId, EntryId, EntryType, UserId } from '@tidings/shared';
+import type { SystemEvent } from './system-event.js';
+
+/** Delivery state of a message row. */
+export const MessageState = {
+  /** Written locally, waiting in the outbox for the server's ack. */
+  Pending: 'pending',
+  /** Committed by the server (it has an entry id). */
+  Sent: 'sent',
+  /** The server refused it for good (e.g. not_a_member); it will not be retried. */
+  Failed: 'failed',
+} as const;
+export type MessageState = (typeof MessageState)[keyof typeof MessageState];
+
+/** What a message says, once opened. */
+export type MessageContent =
+  /** A text message. */
+  | { readonly kind: 'text'; readonly text: string }
+  /** A server-authored membership event. */
+  | { readonly kind: 'system'; readonly event: SystemEvent }
+  /** The envelope could not be opened (bad body, missing keys). */
+  | { readonly kind: 'unreadable'; readonly reason: string }
+  /** An entry type this client does not render yet (media, documents). */
+  | { readonly kind: 'unsupported'; readonly entryType: EntryType };
+
+export interface Message {
+  /** Stable local key: `${senderDeviceId}:${clientMsgId}`; survives the pending -> sent upgrade. */
+  readonly uid: string;
+  readonly conversationId: ConversationId;
+  /**
+   * Sort key within the conversation: the entry id zero-padded to 20 digits once
+   * committed, `~` + local time while pending/failed (so those sort last).
+   * Opaque to callers except as the `before` bound of a history page.
+   */
+  readonly seq: string;
+  /** The server's entry id; null until committed. */
+  readonly id: EntryId | null;
+  readonly senderUserId: UserId;
+  readonly senderDeviceId: DeviceId;
+  readonly clientMsgId: string;
+  readonly type: EntryType;
+  /** The sealed body as sent on the wire. */
+  readonly body: Uint8Array;
+  readonly content: MessageContent;
+  /** Commit time (ms since the Unix epoch) once sent; local creation time before. */
+  readonly createdAt: number;
+  readonly state: MessageState;
+  /** Why the message failed, when state is 'failed'. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** Builds the uid of a message from its sender device and idempotency key. */
+export const messageUid = (senderDeviceId: DeviceId | bigint, clientMsgId: string): string =>
+  `${senderDeviceId.toString()}:${clientMsgId}`;
+
+const ID_DIGITS = 20;
+const TIME_DIGITS = 16;
+
+/** The seq of a committed entry: its id zero-padded so strings sort like numbers. */
+export const committedSeq = (id: EntryId | bigint): string => id.toString().padStart(ID_DIGITS, '0');
+
+/** The seq of a pending message: sorts after every committed one, in local time order. */
+export const pendingSeq = (localTime: number): string => `~${String(localTime).padStart(TIME_DIGITS, '0')}`;

@@ -1,0 +1,217 @@
+/**
+ * The Replica on IndexedDB through Dexie. It takes the IndexedDB factory and
+ * key range class explicitly, so the same code runs on a browser's IndexedDB
+ * and on fake-indexeddb in Node.
+ */
+import { Dexie, type EntityTable } from 'dexie';
+import type { ConversationId, ConversationInfo, DeviceId, EntryId, VectorCursor } from '@tidings/shared';
+import { parseConversationId, parseEntryId } from '@tidings/shared';
+import { kindName, type Conversation } from '../model/conversation.js';
+import { committedSeq, messageUid, type Message } from '../model/message.js';
+import {
+  conversationFromRow,
+  messageFromRow,
+  messageToRow,
+  outboxFromRow,
+  outboxToRow,
+  type ConversationRow,
+  type MessageRow,
+  type OutboxRow,
+} from './dexie-rows.js';
+import type { OpenedEntry, OutboxItem, PageRequest, Replica } from './replica.js';
+
+export interface DexieReplicaOptions {
+  /** Database name; one per account and device (e.g. `tidings-<userId>-<deviceId>`). */
+  readonly name: string;
+  /** The IndexedDB factory: `globalThis.indexedDB` in browsers, `new IDBFactory()` from fake-indexeddb in Node. */
+  readonly indexedDB: IDBFactory;
+  /** The matching key range class (`globalThis.IDBKeyRange`, or fake-indexeddb's). */
+  readonly IDBKeyRange: typeof IDBKeyRange;
+}
+
+class TidingsDb extends Dexie {
+  conversations!: EntityTable<ConversationRow, 'id'>;
+  messages!: EntityTable<MessageRow, 'uid'>;
+  outbox!: EntityTable<OutboxRow, 'clientMsgId'>;
+
+  constructor(options: DexieReplicaOptions) {
+    super(options.name, { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange });
+    this.version(1).stores({
+      conversations: 'id',
+      messages: 'uid, [conversationId+seq]',
+      outbox: 'clientMsgId, createdAt',
+    });
+  }
+}
+
+const maxId = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a : b);
+
+/** A row for entries whose conversation the server has not described yet. */
+const placeholder = (id: string): ConversationRow => ({
+  id,
+  kind: 'unknown',
+  name: '',
+  members: [],
+  lastId: '0',
+  left: false,
+  cursor: '0',
+});
+
+export class DexieReplica implements Replica {
+  private readonly db: TidingsDb;
+
+  private constructor(options: DexieReplicaOptions) {
+    this.db = new TidingsDb(options);
+  }
+
+  /** Opens (creating or upgrading) the database. */
+  static async open(options: DexieReplicaOptions): Promise<DexieReplica> {
+    const replica = new DexieReplica(options);
+    await replica.db.open();
+    return replica;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+    return Promise.resolve();
+  }
+
+  // ---- conversations and cursor ----
+
+  async upsertConversation(info: ConversationInfo): Promise<Conversation> {
+    const { conversations } = this.db;
+    return this.db.transaction('rw', conversations, async () => {
+      const id = String(info.id);
+      const old = await conversations.get(id);
+      const row: ConversationRow = {
+        id,
+        kind: kindName(info.kind),
+        name: info.name,
+        members: info.members.map(String),
+        lastId: maxId(String(info.lastId), old?.lastId ?? '0'),
+        left: info.left,
+        cursor: old?.cursor ?? '0',
+      };
+      await conversations.put(row);
+      return conversationFromRow(row);
+    });
+  }
+
+  async conversations(): Promise<Conversation[]> {
+    return (await this.db.conversations.toArray()).map(conversationFromRow);
+  }
+
+  async cursor(): Promise<VectorCursor> {
+    const rows = await this.db.conversations.toArray();
+    return new Map(rows.map((r) => [parseConversationId(r.id), parseEntryId(r.cursor)]));
+  }
+
+  // ---- messages ----
+
+  async applyEntries(conversationId: ConversationId, entries: readonly OpenedEntry[]): Promise<Message[]> {
+    const { conversations, messages, outbox } = this.db;
+    return this.db.transaction('rw', conversations, messages, outbox, async () => {
+      const convKey = String(conversationId);
+      const conv = (await conversations.get(convKey)) ?? placeholder(convKey);
+      let cursor = BigInt(conv.cursor);
+      const changed: Message[] = [];
+      for (const { entry, content } of entries) {
+        if (entry.id <= cursor) continue; // already stored: applying is idempotent
+        cursor = entry.id;
+        if (content === null) continue; // not a message (CRDT, MLS): only the cursor moves
+        const uid = messageUid(entry.senderDeviceId, entry.clientMsgId);
+        const existing = await messages.get(uid);
+        if (existing?.id != null) continue; // already committed (e.g. by a `sent` ack)
+        const message: Message = {
+          uid,
+          conversationId,
+          seq: committedSeq(entry.id),
+          id: entry.id,
+          senderUserId: entry.senderUserId,
+          senderDeviceId: entry.senderDeviceId,
+          clientMsgId: entry.clientMsgId,
+          type: entry.type,
+          body: entry.body,
+          // Our own pending row keeps its local content: a sender cannot always open its own envelope.
+          content: existing ? messageFromRow(existing).content : content,
+          createdAt: entry.createdAt,
+          state: 'sent',
+        };
+        await messages.put(messageToRow(message));
+        if (existing) await outbox.delete(entry.clientMsgId);
+        changed.push(message);
+      }
+      const cursorText = cursor.toString();
+      await conversations.put({ ...conv, cursor: cursorText, lastId: maxId(conv.lastId, cursorText) });
+      return changed;
+    });
+  }
+
+  async messages(conversationId: ConversationId, page: PageRequest): Promise<Message[]> {
+    const cid = String(conversationId);
+    const upper = page.before ?? Dexie.maxKey;
+    const rows = await this.db.messages
+      .where('[conversationId+seq]')
+      .between([cid, Dexie.minKey], [cid, upper], true, page.before === undefined)
+      .reverse()
+      .limit(page.limit)
+      .toArray();
+    return rows.reverse().map(messageFromRow);
+  }
+
+  async message(uid: string): Promise<Message | null> {
+    const row = await this.db.messages.get(uid);
+    return row ? messageFromRow(row) : null;
+  }
+
+  // ---- outbox ----
+
+  async enqueue(message: Message, item: OutboxItem): Promise<void> {
+    const { messages, outbox } = this.db;
+    await this.db.transaction('rw', messages, outbox, async () => {
+      await messages.put(messageToRow(message));
+      await outbox.put(outboxToRow(item));
+    });
+  }
+
+  async pending(): Promise<OutboxItem[]> {
+    return (await this.db.outbox.orderBy('createdAt').toArray()).map(outboxFromRow);
+  }
+
+  async markSent(senderDeviceId: DeviceId, clientMsgId: string, id: EntryId, createdAt: number): Promise<Message | null> {
+    const { messages, outbox } = this.db;
+    return this.db.transaction('rw', messages, outbox, async () => {
+      await outbox.delete(clientMsgId);
+      const row = await messages.get(messageUid(senderDeviceId, clientMsgId));
+      if (!row || row.id !== null) return null;
+      const { error: _dropped, ...rest } = row;
+      const updated: MessageRow = { ...rest, id: id.toString(), seq: committedSeq(id), state: 'sent', createdAt };
+      await messages.put(updated);
+      return messageFromRow(updated);
+    });
+  }
+
+  async markFailed(
+    senderDeviceId: DeviceId,
+    clientMsgId: string,
+    error: { code: string; message: string },
+  ): Promise<Message | null> {
+    const { messages, outbox } = this.db;
+    return this.db.transaction('rw', messages, outbox, async () => {
+      await outbox.delete(clientMsgId);
+      const row = await messages.get(messageUid(senderDeviceId, clientMsgId));
+      if (!row || row.state !== 'pending') return null;
+      const updated: MessageRow = { ...row, state: 'failed', error: { ...error } };
+      await messages.put(updated);
+      return messageFromRow(updated);
+    });
+  }
+
+  async recordAttempt(clientMsgId: string): Promise<void> {
+    const { outbox } = this.db;
+    await this.db.transaction('rw', outbox, async () => {
+      const row = await outbox.get(clientMsgId);
+      if (row) await outbox.put({ ...row, attempts: row.attempts + 1 });
+    });
+  }
+}

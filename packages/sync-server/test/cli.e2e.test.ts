@@ -1,0 +1,89 @@
+/**
+ * The README's command-line example, executed: two CLI users exchange
+ * messages through a real server. The commands are read from README.md, so
+ * the docs cannot drift from what works.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testBackend } from './support/server.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const cliMain = path.join(root, 'packages/client/src/cli/main.ts');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+/** The shell lines of the README block under "Talk to it from the command line". */
+async function readmeCliLines(): Promise<string[]> {
+  const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+  const section = readme.split('## Talk to it from the command line')[1] ?? '';
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  return block.split('\n').filter((l) => l.trim().length > 0);
+}
+
+/** Split a README line into argv (single-quoted strings kept whole), dropping the pnpm prefix. */
+function argv(line: string, profiles: Record<string, string>): { args: string[]; background: boolean } {
+  const background = line.trim().endsWith('&');
+  const words = [...line.replace(/&\s*$/, '').matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  const at = words.indexOf('cli');
+  expect(at, `README line runs the CLI: ${line}`).toBeGreaterThan(0);
+  return { args: words.slice(at + 1).map((w) => profiles[w] ?? w), background };
+}
+
+function run(args: string[], server: string): ChildProcess & { out: () => string; done: Promise<number> } {
+  const child = spawn(tsx, [cliMain, '--server', server, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return Object.assign(child, { out: () => out, done });
+}
+
+async function waitForOutput(p: ReturnType<typeof run>, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const start = Date.now();
+  while (!pattern.test(p.out())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`no ${pattern} in: ${p.out()}`);
+    await new Promise<void>((resolve) => {
+      const onData = () => resolve();
+      p.stdout!.once('data', onData);
+      setTimeout(resolve, 250).unref();
+    });
+  }
+}
+
+describe('the CLI, as the README shows it', () => {
+  it('lets two users register, watch, send, read history and make a group', { timeout: 120_000 }, async () => {
+    const s = await (await testBackend('pglite')).start();
+    const dir = await mkdtemp(path.join(tmpdir(), 'tidings-cli-'));
+    const profiles = { '/tmp/alice': path.join(dir, 'alice'), '/tmp/bob': path.join(dir, 'bob') };
+    const background: ReturnType<typeof run>[] = [];
+    try {
+      const outputs: string[] = [];
+      for (const line of await readmeCliLines()) {
+        const { args, background: bg } = argv(line, profiles);
+        const p = run(args, s.url);
+        if (bg) {
+          background.push(p);
+          await waitForOutput(p, /watching/i);
+          continue;
+        }
+        const code = await p.done;
+        expect(code, `${line}\n${p.out()}`).toBe(0);
+        outputs.push(p.out());
+      }
+      const watcher = background[0]!;
+      await waitForOutput(watcher, /hi bob/);
+      expect(outputs.join('\n')).toMatch(/hi bob/); // history shows the message
+      // A bad command fails with a clear one-line error and a non-zero exit.
+      const bad = run(['--profile', profiles['/tmp/alice'], 'send', 'nobody-by-that-name', 'x'], s.url);
+      expect(await bad.done).not.toBe(0);
+      expect(bad.out()).toMatch(/^error: not_found: /m);
+    } finally {
+      for (const p of background) p.kill('SIGINT');
+      await Promise.all(background.map((p) => p.done));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

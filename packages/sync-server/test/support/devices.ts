@@ -1,0 +1,97 @@
+/** Real client engines (@tidings/client) against a real server, torn down after each test. */
+import { afterEach } from 'vitest';
+import { IDBFactory } from 'fake-indexeddb';
+import { HttpApi, TidingsClient, UnencryptedEnvelope, type Credentials, type Message, type TidingsEvents } from '@tidings/client';
+import { NodeWebSocketTransport, openMemoryReplica } from '@tidings/client/node';
+import type { ConversationId } from '@tidings/shared';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+export interface Device {
+  readonly client: TidingsClient;
+  readonly creds: Credentials;
+  readonly api: HttpApi;
+  /** Stop this engine, keeping its replica, and start a new engine over the same replica. */
+  restart(): Promise<Device>;
+}
+
+let n = 0;
+export async function device(serverUrl: string, creds: Credentials, opts: { start?: boolean; factory?: IDBFactory; name?: string } = {}): Promise<Device> {
+  const factory = opts.factory ?? new IDBFactory();
+  const name = opts.name ?? `e2e-${++n}`;
+  const replica = await openMemoryReplica(name, factory);
+  const client = new TidingsClient({
+    serverUrl,
+    credentials: creds,
+    replica,
+    transport: new NodeWebSocketTransport(),
+    envelope: new UnencryptedEnvelope(),
+    backoff: { baseMs: 20, maxMs: 200 },
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await client.stop();
+    await replica.close();
+  };
+  cleanups.push(stop);
+  if (opts.start !== false) client.start();
+  return {
+    client,
+    creds,
+    api: new HttpApi({ serverUrl, token: creds.token }),
+    restart: async () => {
+      await stop();
+      return device(serverUrl, creds, { factory, name, start: opts.start });
+    },
+  };
+}
+
+export async function account(serverUrl: string, username: string): Promise<Credentials> {
+  return new HttpApi({ serverUrl }).register(username, 'correct horse battery');
+}
+
+/** Resolve once `check` holds, re-checking on every client event; fail after timeoutMs. */
+export async function until(clients: TidingsClient[], check: () => Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  if (await check()) return;
+  await new Promise<void>((resolve, reject) => {
+    const offs: (() => void)[] = [];
+    let busy = false;
+    let again = false;
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    const recheck = (): void => {
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      void check().then((ok) => {
+        busy = false;
+        if (ok) finish();
+        else if (again) {
+          again = false;
+          recheck();
+        }
+      });
+    };
+    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation'];
+    for (const c of clients) for (const e of events) offs.push(c.on(e, recheck));
+  });
+}
+
+export const texts = (ms: readonly Message[]): string[] => ms.flatMap((m) => (m.content.kind === 'text' ? [m.content.text] : []));
+
+/** Every message of a conversation in the replica, oldest first. */
+export async function history(c: TidingsClient, conv: ConversationId): Promise<Message[]> {
+  return c.messages(conv, { limit: 10_000 });
+}
