@@ -35,3 +35,11 @@ export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 200;
 /** How long a new socket may take to send its hello, in ms. */
 export const HELLO_TIMEOUT_MS = 10_000;
+/** Most users one device may watch the presence of. */
+export const MAX_WATCHED_USERS = 1024;
+/** Most receipt or presence items in one frame. */
+export const MAX_ITEMS_PER_FRAME = 4096;
+/** A typing indicator without a refresh is forgotten after this long, in ms. */
+export const TYPING_TTL_MS = 6000;
+/** A device's typing frames for one conversation are passed on at most this often, in ms. */
+export const TYPING_MIN_INTERVAL_MS = 1000;

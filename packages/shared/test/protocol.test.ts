@@ -43,6 +43,9 @@ const clientFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
   }),
   fc.record({ t: fc.constant('pull' as const), conversationId: id.map((v) => v as ConversationId), after: pos.map((v) => v as EntryId) }),
   fc.record({ t: fc.constant('ping' as const), nonce: fc.nat() }),
+  fc.record({ t: fc.constant('ack' as const), conversationId: id.map((v) => v as ConversationId), delivered: pos.map((v) => v as EntryId), read: pos.map((v) => v as EntryId) }),
+  fc.record({ t: fc.constant('typing' as const), conversationId: id.map((v) => v as ConversationId), active: fc.boolean() }),
+  fc.record({ t: fc.constant('watch' as const), userIds: fc.array(id.map((v) => v as UserId), { maxLength: 20 }) }),
 );
 
 const entriesFrame = fc
@@ -93,6 +96,17 @@ const serverFrame: fc.Arbitrary<ServerFrame> = fc.oneof(
   fc.record({ t: fc.constant('error' as const), code: fc.constant('not_a_member' as const), message: fc.string({ maxLength: 50 }), ref: fc.string({ maxLength: 10 }) }),
   fc.constant({ t: 'synced' as const }),
   fc.record({ t: fc.constant('pong' as const), nonce: fc.nat(), serverTime: fc.nat() }),
+  fc.record({
+    t: fc.constant('receipts' as const),
+    conversationId: id.map((v) => v as ConversationId),
+    items: fc.array(fc.record({ userId: id.map((v) => v as UserId), delivered: pos.map((v) => v as EntryId), read: pos.map((v) => v as EntryId) }), { maxLength: 10 }),
+  }),
+  fc.record({ t: fc.constant('typing' as const), conversationId: id.map((v) => v as ConversationId), userId: id.map((v) => v as UserId), active: fc.boolean() }),
+  fc.record({
+    t: fc.constant('presence' as const),
+    items: fc.array(fc.record({ userId: id.map((v) => v as UserId), status: fc.constantFrom(0 as const, 1 as const, 2 as const), lastSeen: fc.nat() }), { maxLength: 10 }),
+  }),
+  fc.record({ t: fc.constant('settings' as const), readReceipts: fc.boolean(), showLastSeen: fc.boolean() }),
 );
 
 /** Decoding must either succeed or throw a TidingsError: never anything else. */

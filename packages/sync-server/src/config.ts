@@ -26,11 +26,22 @@ export interface ServerConfig {
   readonly maxSocketBufferBytes: number;
   /** A socket that sends nothing (not even a ping) for this long is closed, in ms. Env IDLE_TIMEOUT_MS, default 60000 (four missed 15 s heartbeats). */
   readonly idleTimeoutMs: number;
+  /** Redis URL; when set, routes, presence and cross-node fan-out go through Redis. Env REDIS_URL. */
+  readonly redisUrl: string | undefined;
+  /** Prefix of Redis keys and channels. Env REDIS_PREFIX, default "tidings:". */
+  readonly redisPrefix: string;
+  /** A user stays online this long after their last device leaves, in ms, so flaky networks do not flap. Env PRESENCE_GRACE_MS, default 15000. */
+  readonly presenceGraceMs: number;
+  /** Lifetime of a node's route entries in Redis without a refresh, in ms. Env ROUTE_TTL_MS, default 30000. */
+  readonly routeTtlMs: number;
   /** How long graceful shutdown waits for pending writes, in ms. Env SHUTDOWN_GRACE_MS, default 10000. */
   readonly shutdownGraceMs: number;
 }
 
-export const DEFAULTS: Omit<ServerConfig, 'databaseUrl'> = {
+export const DEFAULTS: Omit<ServerConfig, 'databaseUrl' | 'redisUrl'> = {
+  redisPrefix: 'tidings:',
+  presenceGraceMs: 15_000,
+  routeTtlMs: 30_000,
   port: 8787,
   host: '127.0.0.1',
   dataDir: './data',
@@ -56,6 +67,10 @@ const EnvSchema = z.object({
   MAX_SOCKET_BUFFER: int(64 * 1024, 1024 * 1024 * 1024).optional(),
   IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   SHUTDOWN_GRACE_MS: int(0, 600_000).optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  REDIS_PREFIX: z.string().min(1).max(64).optional(),
+  PRESENCE_GRACE_MS: int(0, 600_000).optional(),
+  ROUTE_TTL_MS: int(1000, 600_000).optional(),
 });
 
 /** Read the config from the environment; a bad value fails with a message naming the variable. */
@@ -78,5 +93,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
     maxSocketBufferBytes: e.MAX_SOCKET_BUFFER ?? DEFAULTS.maxSocketBufferBytes,
     idleTimeoutMs: e.IDLE_TIMEOUT_MS ?? DEFAULTS.idleTimeoutMs,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS ?? DEFAULTS.shutdownGraceMs,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX ?? DEFAULTS.redisPrefix,
+    presenceGraceMs: e.PRESENCE_GRACE_MS ?? DEFAULTS.presenceGraceMs,
+    routeTtlMs: e.ROUTE_TTL_MS ?? DEFAULTS.routeTtlMs,
   };
 }

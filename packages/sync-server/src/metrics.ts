@@ -11,6 +11,7 @@ export function createMetrics(fanoutSize: () => number) {
     errors: new Counter({ name: 'tidings_errors_total', help: 'Typed errors answered, by code', labelNames: ['code'], registers: [registry] }),
     slowConsumers: new Counter({ name: 'tidings_ws_slow_consumers_total', help: 'Sockets dropped for not reading', registers: [registry] }),
     catchupEntries: new Counter({ name: 'tidings_catchup_entries_total', help: 'Entries streamed by catch-up', registers: [registry] }),
+    receiptAcks: new Counter({ name: 'tidings_receipt_acks_total', help: 'Receipt positions written (after coalescing)', registers: [registry] }),
     appended: new Counter({ name: 'tidings_log_appended_total', help: 'Entries committed to the log', registers: [registry] }),
     batchSize: new Histogram({
       name: 'tidings_log_batch_size',

@@ -14,7 +14,15 @@ import { openPostgres } from './storage/postgres.js';
 import { migrate } from './storage/migrations.js';
 import type { SqlClient } from './storage/sql.js';
 import { LogWriter } from './log/writer.js';
-import { LocalHub, publishBatch } from './sync/fanout.js';
+import { publishBatch } from './log/publish.js';
+import { LocalSwitchboard } from './switchboard/local.js';
+import { RedisSwitchboard } from './switchboard/redis.js';
+import type { Switchboard } from './switchboard/port.js';
+import { SqlLastSeen } from './presence/last-seen.js';
+import { PrivacyStore } from './privacy/settings.js';
+import { Receipts } from './receipts/service.js';
+import { MembersCache } from './conversations/members-cache.js';
+import { settingsRoutes } from './privacy/routes.js';
 import { Connection, ConnState } from './sync/connection.js';
 import { Accounts } from './accounts/service.js';
 import { Conversations } from './conversations/service.js';
@@ -66,8 +74,14 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   if (applied.length > 0) logger.info({ applied, store: db.kind }, 'migrations applied');
 
   const ids = new SnowflakeGenerator(cfg.nodeId, clock);
-  const hub = new LocalHub();
+  const switchboardOpts = { graceMs: cfg.presenceGraceMs, lastSeen: new SqlLastSeen(db), clock };
+  const hub: Switchboard = cfg.redisUrl
+    ? await RedisSwitchboard.connect({ ...switchboardOpts, url: cfg.redisUrl, nodeId: cfg.nodeId, keyPrefix: cfg.redisPrefix, routeTtlMs: cfg.routeTtlMs, logger })
+    : new LocalSwitchboard(switchboardOpts);
   const metrics = createMetrics(() => hub.size);
+  const privacy = new PrivacyStore(db, clock);
+  const receipts = new Receipts({ db, privacy, switchboard: hub, clock, logger, onFlush: (n) => metrics.receiptAcks.inc(n) });
+  const members = new MembersCache(db, clock);
   const writer = new LogWriter({
     db,
     ids,
@@ -104,7 +118,8 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   accountRoutes(app, accounts, db);
   conversationRoutes(app, accounts, conversations, db);
-  seedRoutes(app, { accounts, conversations, writer, db });
+  seedRoutes(app, { accounts, conversations, writer, db, receipts });
+  settingsRoutes(app, { accounts, privacy, switchboard: hub });
 
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
@@ -115,7 +130,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Connection(ws, { db, accounts, conversations, writer, fanout: hub, logger, clock, metrics, limits });
+      const conn = new Connection(ws, { db, accounts, conversations, writer, switchboard: hub, receipts, privacy, members, logger, clock, metrics, limits });
       connections.add(conn);
       ws.on('close', () => connections.delete(conn));
     });
@@ -147,8 +162,9 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
       (closing ??= (async () => {
         clearInterval(sweep);
         // Commit what was accepted (so every ack promised is kept), then say goodbye.
-        await Promise.race([writer.close(), new Promise((r) => setTimeout(r, cfg.shutdownGraceMs).unref())]);
+        await Promise.race([Promise.all([writer.close(), receipts.close()]), new Promise((r) => setTimeout(r, cfg.shutdownGraceMs).unref())]);
         for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down');
+        await hub.close();
         wss.close();
         await app.close();
         await db.close();

@@ -14,12 +14,15 @@ import {
   MAX_FRAME_BYTES,
   MAX_GROUP_MEMBERS,
   MAX_GROUP_NAME_CHARS,
+  MAX_ITEMS_PER_FRAME,
+  MAX_WATCHED_USERS,
   MAX_TEXT_BYTES,
   MAX_TOKEN_BYTES,
 } from '../limits.js';
 import { FrameReader } from './reader.js';
 import {
   PROTOCOL_VERSION,
+  PresenceStatus,
   isConversationKind,
   isEntryType,
   type ClientFrame,
@@ -175,6 +178,45 @@ const clientCodecs: Codecs<ClientFrame> = {
       return { t: 'ping', nonce: r.uint('nonce') };
     },
   },
+  ack: {
+    tag: 5,
+    encode(e, f) {
+      writeId(e, f.conversationId);
+      writeId(e, f.delivered);
+      writeId(e, f.read);
+    },
+    decode(r) {
+      const conversationId = readId(r, 'conversation id') as ConversationId;
+      const delivered = readId(r, 'delivered', true) as EntryId;
+      const read = readId(r, 'read', true) as EntryId;
+      return { t: 'ack', conversationId, delivered, read };
+    },
+  },
+  typing: {
+    tag: 6,
+    encode(e, f) {
+      writeId(e, f.conversationId);
+      encoding.writeUint8(e, f.active ? 1 : 0);
+    },
+    decode(r) {
+      const conversationId = readId(r, 'conversation id') as ConversationId;
+      return { t: 'typing', conversationId, active: r.bool('active') };
+    },
+  },
+  watch: {
+    tag: 7,
+    encode(e, f) {
+      if (f.userIds.length > MAX_WATCHED_USERS) throw new TidingsError(ErrorCode.PayloadTooLarge, 'too many watched users');
+      encoding.writeVarUint(e, f.userIds.length);
+      for (const u of f.userIds) writeId(e, u);
+    },
+    decode(r) {
+      const n = r.count('watched users', MAX_WATCHED_USERS, 8);
+      const userIds: UserId[] = [];
+      for (let i = 0; i < n; i++) userIds.push(readId(r, 'user id') as UserId);
+      return { t: 'watch', userIds };
+    },
+  },
 };
 
 // ---- server frames ----
@@ -271,6 +313,80 @@ const serverCodecs: Codecs<ServerFrame> = {
     decode(r) {
       const nonce = r.uint('nonce');
       return { t: 'pong', nonce, serverTime: r.uint('serverTime') };
+    },
+  },
+  receipts: {
+    tag: 8,
+    encode(e, f) {
+      writeId(e, f.conversationId);
+      if (f.items.length > MAX_ITEMS_PER_FRAME) throw new TidingsError(ErrorCode.PayloadTooLarge, 'too many receipts');
+      encoding.writeVarUint(e, f.items.length);
+      for (const i of f.items) {
+        writeId(e, i.userId);
+        writeId(e, i.delivered);
+        writeId(e, i.read);
+      }
+    },
+    decode(r) {
+      const conversationId = readId(r, 'conversation id') as ConversationId;
+      const n = r.count('receipts', MAX_ITEMS_PER_FRAME, 24);
+      const items = [];
+      for (let i = 0; i < n; i++) {
+        const userId = readId(r, 'user id') as UserId;
+        const delivered = readId(r, 'delivered', true) as EntryId;
+        const read = readId(r, 'read', true) as EntryId;
+        items.push({ userId, delivered, read });
+      }
+      return { t: 'receipts', conversationId, items };
+    },
+  },
+  typing: {
+    tag: 9,
+    encode(e, f) {
+      writeId(e, f.conversationId);
+      writeId(e, f.userId);
+      encoding.writeUint8(e, f.active ? 1 : 0);
+    },
+    decode(r) {
+      const conversationId = readId(r, 'conversation id') as ConversationId;
+      const userId = readId(r, 'user id') as UserId;
+      return { t: 'typing', conversationId, userId, active: r.bool('active') };
+    },
+  },
+  presence: {
+    tag: 10,
+    encode(e, f) {
+      if (f.items.length > MAX_ITEMS_PER_FRAME) throw new TidingsError(ErrorCode.PayloadTooLarge, 'too many presence items');
+      encoding.writeVarUint(e, f.items.length);
+      for (const i of f.items) {
+        writeId(e, i.userId);
+        encoding.writeUint8(e, i.status);
+        encoding.writeVarUint(e, i.lastSeen);
+      }
+    },
+    decode(r) {
+      const n = r.count('presence items', MAX_ITEMS_PER_FRAME, 10);
+      const items = [];
+      for (let i = 0; i < n; i++) {
+        const userId = readId(r, 'user id') as UserId;
+        const status = r.u8('presence status');
+        if (status !== PresenceStatus.Unknown && status !== PresenceStatus.Online && status !== PresenceStatus.Offline) {
+          throw new TidingsError(ErrorCode.InvalidFrame, `unknown presence status ${status}`);
+        }
+        items.push({ userId, status, lastSeen: r.uint('last seen') });
+      }
+      return { t: 'presence', items };
+    },
+  },
+  settings: {
+    tag: 11,
+    encode(e, f) {
+      encoding.writeUint8(e, f.readReceipts ? 1 : 0);
+      encoding.writeUint8(e, f.showLastSeen ? 1 : 0);
+    },
+    decode(r) {
+      const readReceipts = r.bool('readReceipts');
+      return { t: 'settings', readReceipts, showLastSeen: r.bool('showLastSeen') };
     },
   },
 };

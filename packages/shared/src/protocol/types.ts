@@ -105,7 +105,29 @@ export interface PingFrame {
   readonly t: 'ping';
   readonly nonce: number;
 }
-export type ClientFrame = HelloFrame | SendFrame | PullFrame | PingFrame;
+/**
+ * Advance this user's receipt positions in a conversation: `delivered` after the
+ * device durably stored entries up to it, `read` when the user has seen them.
+ * 0 leaves a position as it is. Positions only move forward.
+ */
+export interface AckFrame {
+  readonly t: 'ack';
+  readonly conversationId: ConversationId;
+  readonly delivered: EntryId;
+  readonly read: EntryId;
+}
+/** The user started (active) or stopped typing in a conversation. Ephemeral; never stored. */
+export interface TypingFrame {
+  readonly t: 'typing';
+  readonly conversationId: ConversationId;
+  readonly active: boolean;
+}
+/** Replace the set of users whose presence this device is told about (DM peers; an open group's members). */
+export interface WatchFrame {
+  readonly t: 'watch';
+  readonly userIds: readonly UserId[];
+}
+export type ClientFrame = HelloFrame | SendFrame | PullFrame | PingFrame | AckFrame | TypingFrame | WatchFrame;
 
 // ---- server -> client ----
 export interface WelcomeFrame {
@@ -149,7 +171,57 @@ export interface PongFrame {
   readonly nonce: number;
   readonly serverTime: number;
 }
+/** One member's receipt positions in a conversation. `read` is 0 where privacy settings hide it. */
+export interface ReceiptItem {
+  readonly userId: UserId;
+  readonly delivered: EntryId;
+  readonly read: EntryId;
+}
+/** Members' receipt positions: all members after hello, the changed ones afterwards. */
+export interface ReceiptsFrame {
+  readonly t: 'receipts';
+  readonly conversationId: ConversationId;
+  readonly items: readonly ReceiptItem[];
+}
+/** Someone else is (or stopped) typing; the client forgets it after TYPING_TTL_MS without a refresh. */
+export interface TypingServerFrame {
+  readonly t: 'typing';
+  readonly conversationId: ConversationId;
+  readonly userId: UserId;
+  readonly active: boolean;
+}
+export const PresenceStatus = {
+  /** Presence cannot be determined right now (e.g. the shared presence store is down). */
+  Unknown: 0,
+  /** At least one device is connected (or left less than the grace period ago). */
+  Online: 1,
+  /** No device connected; lastSeen says since when (0 when hidden or never seen). */
+  Offline: 2,
+} as const;
+export type PresenceStatus = (typeof PresenceStatus)[keyof typeof PresenceStatus];
+export interface PresenceItem {
+  readonly userId: UserId;
+  readonly status: PresenceStatus;
+  /** ms since the Unix epoch; 0 when unknown, hidden by privacy settings, or online. */
+  readonly lastSeen: number;
+}
+export interface PresenceFrame {
+  readonly t: 'presence';
+  readonly items: readonly PresenceItem[];
+}
+/** The user's own privacy settings, sent after hello and whenever they change. */
+export interface SettingsFrame {
+  readonly t: 'settings';
+  /** When false the user neither sends nor sees read receipts. */
+  readonly readReceipts: boolean;
+  /** When false the user neither shows nor sees last-seen times. */
+  readonly showLastSeen: boolean;
+}
 export type ServerFrame =
+  | ReceiptsFrame
+  | TypingServerFrame
+  | PresenceFrame
+  | SettingsFrame
   | WelcomeFrame
   | ConversationFrame
   | EntriesFrame

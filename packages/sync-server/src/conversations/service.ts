@@ -14,7 +14,7 @@ import {
 } from '@tidings/shared';
 import type { SqlClient } from '../storage/sql.js';
 import { existingUsers } from '../accounts/store.js';
-import type { Fanout } from '../sync/fanout.js';
+import type { Fanout } from '../log/publish.js';
 import {
   activeMembers,
   appendSystem,

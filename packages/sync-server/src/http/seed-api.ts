@@ -23,6 +23,7 @@ import type { Conversations } from '../conversations/service.js';
 import type { LogWriter } from '../log/writer.js';
 import { readBefore } from '../log/store.js';
 import type { SqlClient } from '../storage/sql.js';
+import type { Receipts } from '../receipts/service.js';
 import { authOf } from './auth.js';
 import { anyIdSchema, parse, userIdSchema } from './validate.js';
 
@@ -55,8 +56,11 @@ function decodeToken(token: string, c: ConversationId): EntryId {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function seedRoutes(app: FastifyInstance, deps: { accounts: Accounts; conversations: Conversations; writer: LogWriter; db: SqlClient }): void {
-  const { accounts, conversations, writer, db } = deps;
+export function seedRoutes(
+  app: FastifyInstance,
+  deps: { accounts: Accounts; conversations: Conversations; writer: LogWriter; db: SqlClient; receipts: Receipts },
+): void {
+  const { accounts, conversations, writer, db, receipts } = deps;
 
   app.post('/sendMessage', async (req) => {
     const auth = await authOf(accounts, req);
@@ -92,8 +96,10 @@ export function seedRoutes(app: FastifyInstance, deps: { accounts: Accounts; con
       limit: q.limit,
     });
     const last = page[page.length - 1];
+    const status = await receipts.statusFor(auth.userId, conversationId);
     return {
-      messages: page.map((e) => messageJson(e, q.chat_id)),
+      // The caller's own messages say how far they got: sent, delivered (to every other member) or read.
+      messages: page.map((e) => ({ ...messageJson(e, q.chat_id), ...(e.senderUserId === auth.userId ? { status: status(e.id) } : {}) })),
       next_token: page.length === q.limit && last ? encodeToken(conversationId, last.id) : null,
     };
   });

@@ -74,6 +74,24 @@ CREATE TABLE entries (
 CREATE UNIQUE INDEX entries_idempotency ON entries (conversation_id, sender_device_id, client_msg_id);
 `,
   },
+  {
+    version: 2,
+    name: 'receipts as cursors, privacy settings, last seen',
+    sql: `
+-- One delivered and one read position per (conversation, user): a receipt costs O(1) writes.
+CREATE TABLE receipts (
+  conversation_id bigint NOT NULL,
+  user_id bigint NOT NULL,
+  delivered_upto bigint NOT NULL DEFAULT 0,
+  read_upto bigint NOT NULL DEFAULT 0,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+);
+ALTER TABLE users ADD COLUMN read_receipts boolean NOT NULL DEFAULT true;
+ALTER TABLE users ADD COLUMN show_last_seen boolean NOT NULL DEFAULT true;
+ALTER TABLE users ADD COLUMN last_seen bigint;
+`,
+  },
 ];
 
 /** Apply every migration not yet applied, under an advisory lock so concurrent nodes take turns. */

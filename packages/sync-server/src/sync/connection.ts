@@ -18,7 +18,10 @@ import {
   type EntryId,
   type HelloFrame,
   type SendFrame,
+  type TypingFrame,
   type UserId,
+  PresenceStatus,
+  TYPING_MIN_INTERVAL_MS,
 } from '@tidings/shared';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -27,7 +30,11 @@ import type { Accounts } from '../accounts/service.js';
 import type { Conversations } from '../conversations/service.js';
 import { conversationInfos } from '../conversations/store.js';
 import type { LogWriter } from '../log/writer.js';
-import type { DeviceSink, Fanout } from './fanout.js';
+import type { DeviceSink, PresenceState, Switchboard } from '../switchboard/port.js';
+import type { Receipts } from '../receipts/service.js';
+import type { PrivacyStore } from '../privacy/settings.js';
+import type { MembersCache } from '../conversations/members-cache.js';
+import { watchable } from '../presence/watchable.js';
 import { streamConversation, type PageSink } from './catchup.js';
 import type { Metrics } from '../metrics.js';
 
@@ -43,6 +50,9 @@ export const ConnState = {
   Closed: 'closed',
 } as const;
 export type ConnState = (typeof ConnState)[keyof typeof ConnState];
+
+/** Conversations one socket tracks typing rate limits for before forgetting them all. */
+const MAX_TYPING_CONVERSATIONS = 256;
 
 export interface ConnectionLimits {
   /** Bytes the server will hold for one socket before dropping it (TooSlow). */
@@ -60,7 +70,10 @@ export interface ConnectionDeps {
   readonly accounts: Accounts;
   readonly conversations: Conversations;
   readonly writer: LogWriter;
-  readonly fanout: Fanout;
+  readonly switchboard: Switchboard;
+  readonly receipts: Receipts;
+  readonly privacy: PrivacyStore;
+  readonly members: MembersCache;
   readonly logger: Logger;
   readonly clock: () => number;
   readonly metrics: Metrics;
@@ -166,6 +179,12 @@ export class Connection implements DeviceSink {
         return void this.onPull(frame.conversationId, frame.after);
       case 'ping':
         return this.sendRaw(encodeServerFrame({ t: 'pong', nonce: frame.nonce, serverTime: this.d.clock() }));
+      case 'ack':
+        return this.d.receipts.writer.ack(frame.conversationId, this.userId, frame.delivered, frame.read);
+      case 'typing':
+        return void this.onTyping(frame);
+      case 'watch':
+        return void this.onWatch(frame.userIds);
       default: {
         const never: never = frame;
         throw new Error(`unhandled frame ${(never as ClientFrame).t}`);
@@ -181,7 +200,7 @@ export class Connection implements DeviceSink {
       this.deviceId = auth.deviceId;
       this.state = ConnState.Syncing;
       // Attach before reading, so nothing committed from here on is missed; held frames follow catch-up.
-      this.d.fanout.attach(this);
+      this.d.switchboard.attach(this);
       this.sendRaw(encodeServerFrame({ t: 'welcome', userId: auth.userId, deviceId: auth.deviceId, serverTime: this.d.clock() }));
       for (const f of this.early.splice(0)) this.handle(f);
       await this.catchUp(hello);
@@ -195,8 +214,12 @@ export class Connection implements DeviceSink {
 
   private async catchUp(hello: HelloFrame): Promise<void> {
     const cursor = new Map<ConversationId, EntryId>(hello.cursor.map((c) => [c.conversationId, c.upto]));
+    const settings = await this.d.privacy.one(this.userId);
+    this.sendRaw(encodeServerFrame({ t: 'settings', ...settings }));
     const convs = await conversationInfos(this.d.db, this.userId);
     for (const { info } of convs) this.sendRaw(encodeServerFrame({ t: 'conversation', conversation: info }));
+    const active = convs.filter(({ info }) => !info.left).map(({ info }) => info.id);
+    for (const f of await this.d.receipts.snapshotFrames(this.userId, active)) this.sendRaw(f);
     const sink = this.pageSink();
     let sent = 0;
     for (const { info, m } of convs) {
@@ -237,6 +260,60 @@ export class Connection implements DeviceSink {
     }
   }
 
+  /** A watched user's presence changed (from the switchboard). */
+  presenceChanged(state: PresenceState): void {
+    void this.sendPresence([state]);
+  }
+
+  /** Send presence as this viewer may see it: last seen only when both sides show theirs. */
+  private async sendPresence(states: readonly PresenceState[]): Promise<void> {
+    if (states.length === 0 || this.state === ConnState.Closed) return;
+    try {
+      const privacy = await this.d.privacy.get([this.userId, ...states.map((s) => s.userId)]);
+      const mine = privacy.get(this.userId)?.showLastSeen ?? true;
+      const items = states.map((s) => ({
+        userId: s.userId,
+        status: s.status === 'online' ? PresenceStatus.Online : s.status === 'offline' ? PresenceStatus.Offline : PresenceStatus.Unknown,
+        lastSeen: s.lastSeen !== null && mine && (privacy.get(s.userId)?.showLastSeen ?? true) ? s.lastSeen : 0,
+      }));
+      this.sendRaw(encodeServerFrame({ t: 'presence', items }));
+    } catch (err) {
+      this.d.logger.warn({ err }, 'presence send failed');
+    }
+  }
+
+  private async onWatch(userIds: readonly UserId[]): Promise<void> {
+    try {
+      const allowed = await watchable(this.d.db, this.userId, [...new Set(userIds)]);
+      await this.sendPresence(await this.d.switchboard.watch(this, allowed));
+    } catch (err) {
+      this.sendError(err instanceof TidingsError ? err : new TidingsError(ErrorCode.Unavailable, 'watch failed; retry'));
+    }
+  }
+
+  /** When each conversation last passed on an active typing frame from this device. */
+  private readonly typingAt = new Map<ConversationId, number>();
+
+  private async onTyping(f: TypingFrame): Promise<void> {
+    const now = this.d.clock();
+    if (f.active) {
+      const last = this.typingAt.get(f.conversationId);
+      if (last !== undefined && now - last < TYPING_MIN_INTERVAL_MS) return; // rate limited: dropped, it is ephemeral
+      if (this.typingAt.size >= MAX_TYPING_CONVERSATIONS) this.typingAt.clear();
+      this.typingAt.set(f.conversationId, now);
+    } else {
+      this.typingAt.delete(f.conversationId);
+    }
+    try {
+      const members = await this.d.members.get(f.conversationId);
+      if (!members.has(this.userId)) throw new TidingsError(ErrorCode.NotAMember, 'you are not a member of this conversation');
+      const others = [...members].filter((u) => u !== this.userId);
+      this.d.switchboard.toUsers(others, encodeServerFrame({ t: 'typing', conversationId: f.conversationId, userId: this.userId, active: f.active }));
+    } catch (err) {
+      this.sendError(err instanceof TidingsError ? err : new TidingsError(ErrorCode.Unavailable, 'typing failed'));
+    }
+  }
+
   private onSend(f: SendFrame): void {
     if (!CLIENT_ENTRY_TYPES.has(f.type)) {
       return this.sendError(new TidingsError(ErrorCode.InvalidArgument, 'that entry type is written by the server only'), f.clientMsgId);
@@ -273,6 +350,6 @@ export class Connection implements DeviceSink {
     if (this.state === ConnState.Closed) return;
     this.state = ConnState.Closed;
     this.held = undefined;
-    this.d.fanout.detach(this);
+    this.d.switchboard.detach(this);
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * Coalescing receipt writer: acks from every socket are merged per
+ * (conversation, user), keeping the highest positions, and written with one
+ * statement per flush; positions that moved are published to the members.
+ */
+import type { ConversationId, EntryId, UserId } from '@tidings/shared';
+import type { Logger } from 'pino';
+import type { SqlClient } from '../storage/sql.js';
+import { advanceReceipts, type ReceiptUpdate } from './store.js';
+
+export interface ReceiptWriterOptions {
+  readonly db: SqlClient;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  /** Called with the positions that moved in one flush. */
+  readonly onAdvanced: (moved: readonly ReceiptUpdate[]) => void;
+  /** Called with how many acks one flush wrote. */
+  readonly onFlush?: (merged: number) => void;
+}
+
+const max = (a: EntryId, b: EntryId): EntryId => (a > b ? a : b);
+
+export class ReceiptWriter {
+  private pending = new Map<string, ReceiptUpdate>();
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ReceiptWriterOptions) {}
+
+  ack(conversationId: ConversationId, userId: UserId, delivered: EntryId, read: EntryId): void {
+    if (this.closed || (delivered === 0n && read === 0n)) return;
+    const key = `${conversationId}:${userId}`;
+    const prev = this.pending.get(key);
+    this.pending.set(key, prev ? { ...prev, delivered: max(prev.delivered, delivered), read: max(prev.read, read) } : { conversationId, userId, delivered, read });
+    this.running ??= this.run();
+  }
+
+  /** Write what is pending and stop taking acks. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.pending.size > 0) {
+        const batch = [...this.pending.values()];
+        this.pending = new Map();
+        try {
+          const moved = await advanceReceipts(this.opts.db, batch, this.opts.clock());
+          this.opts.onFlush?.(batch.length);
+          if (moved.length > 0) this.opts.onAdvanced(moved);
+        } catch (err) {
+          // Receipts are advisory positions; the client re-acks on its next catch-up.
+          this.opts.logger.warn({ err, size: batch.length }, 'receipt flush failed');
+        }
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+}
