@@ -1,0 +1,81 @@
+/**
+ * MLSMessage framing: decode untrusted bytes into exactly one message, map
+ * conversation ids to MLS group ids, and peek at a message's public header
+ * (kind, group, epoch) the way the Delivery Service must to order Commits.
+ */
+import { parseConversationId, type ConversationId } from '@tidings/shared';
+import { decodeMlsMessage, encodeMlsMessage, type MLSMessage } from 'ts-mls';
+import { E2eeError } from './errors.js';
+
+/** Largest MLS message accepted (a Welcome into a 1,000-device group with the ratchet tree inside). */
+export const MAX_MLS_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export type MlsMessageKind = 'commit' | 'proposal' | 'application' | 'welcome' | 'key_package' | 'group_info';
+
+export interface MlsMessageHeader {
+  readonly kind: MlsMessageKind;
+  /** The conversation (MLS group) for handshake and application messages. */
+  readonly conversationId?: ConversationId;
+  /** The epoch a handshake or application message was sent in. */
+  readonly epoch?: bigint;
+}
+
+/** A conversation id as its 8-byte big-endian MLS group id. */
+export function groupIdOf(conversationId: ConversationId): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, conversationId);
+  return out;
+}
+
+export function conversationIdOf(groupId: Uint8Array): ConversationId {
+  if (groupId.length !== 8) throw new E2eeError('unknown_group', `group id has ${groupId.length} bytes, not 8`);
+  const id = new DataView(groupId.buffer, groupId.byteOffset, 8).getBigUint64(0);
+  try {
+    return parseConversationId(id);
+  } catch (err) {
+    throw new E2eeError('unknown_group', 'group id is not a conversation id', undefined, err);
+  }
+}
+
+/** Decodes exactly one MLSMessage; anything else is `invalid_message`. */
+export function decodeMessage(bytes: Uint8Array): MLSMessage {
+  if (bytes.length > MAX_MLS_MESSAGE_BYTES) {
+    throw new E2eeError('invalid_message', `MLS message of ${bytes.length} bytes is over ${MAX_MLS_MESSAGE_BYTES}`);
+  }
+  let decoded: [MLSMessage, number] | undefined;
+  try {
+    decoded = decodeMlsMessage(bytes, 0);
+  } catch (err) {
+    throw new E2eeError('invalid_message', 'malformed MLS message', undefined, err);
+  }
+  if (decoded === undefined) throw new E2eeError('invalid_message', 'malformed MLS message');
+  if (decoded[1] !== bytes.length) throw new E2eeError('invalid_message', 'trailing bytes after MLS message');
+  return decoded[0];
+}
+
+export const encodeMessage = (message: MLSMessage): Uint8Array => encodeMlsMessage(message);
+
+/** The public header of a message, without decrypting anything. */
+export function peekMessage(bytes: Uint8Array): MlsMessageHeader {
+  const m = decodeMessage(bytes);
+  switch (m.wireformat) {
+    case 'mls_private_message': {
+      const { contentType, groupId, epoch } = m.privateMessage;
+      return { kind: contentType, conversationId: conversationIdOf(groupId), epoch };
+    }
+    case 'mls_public_message': {
+      const { contentType, groupId, epoch } = m.publicMessage.content;
+      return { kind: contentType, conversationId: conversationIdOf(groupId), epoch };
+    }
+    case 'mls_welcome':
+      return { kind: 'welcome' };
+    case 'mls_key_package':
+      return { kind: 'key_package' };
+    case 'mls_group_info':
+      return { kind: 'group_info', conversationId: conversationIdOf(m.groupInfo.groupContext.groupId), epoch: m.groupInfo.groupContext.epoch };
+    default: {
+      const never: never = m;
+      throw new E2eeError('invalid_message', `unknown wire format ${String(never)}`);
+    }
+  }
+}
