@@ -4,7 +4,7 @@
  */
 export { TidingsClient } from './sync/client.js';
 export type { TidingsClientConfig } from './sync/config.js';
-export { DEFAULT_HEARTBEAT_MS, socketUrl } from './sync/config.js';
+export { DEFAULT_ACK_DELAY_MS, DEFAULT_ACK_MAX_DELAY_MS, DEFAULT_HEARTBEAT_MS, socketUrl } from './sync/config.js';
 export type { TidingsEvents } from './sync/events.js';
 export { ConnectionState } from './sync/status.js';
 export { Backoff, jitteredDelay, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './sync/backoff.js';
@@ -15,14 +15,26 @@ export { HttpApi, type Credentials, type UserInfo, type ConversationSummary, typ
 export type { Envelope, TextContent } from './envelope/envelope.js';
 export { UnencryptedEnvelope } from './envelope/unencrypted.js';
 
-export type { Replica, ConversationStore, MessageStore, Outbox, OutboxItem, OpenedEntry, PageRequest } from './replica/replica.js';
+export type { Replica, ConversationStore, MessageStore, ReceiptStore, Outbox, OutboxItem, OpenedEntry, PageRequest } from './replica/replica.js';
 export { DexieReplica, type DexieReplicaOptions } from './replica/dexie-replica.js';
 
 export type { Transport, TransportSocket } from './transport/transport.js';
 export { BrowserWebSocketTransport } from './transport/browser.js';
 
-export { MessageState, messageUid, committedSeq, pendingSeq, type Message, type MessageContent } from './model/message.js';
-export type { Conversation, ConversationKindName } from './model/conversation.js';
+export {
+  MessageState,
+  isCountable,
+  messageUid,
+  committedSeq,
+  pendingSeq,
+  type Message,
+  type MessageContent,
+  type StoredMessageState,
+} from './model/message.js';
+export type { Conversation, ConversationKindName, ConversationWithUnread } from './model/conversation.js';
+export type { MemberDeliveryState, MemberReceipt, ReceiptsChange, UnreadChange } from './model/receipt.js';
+export type { PrivacySettings, PrivacySettingsPatch } from './model/settings.js';
+export { deliveryState, memberReceipts, summarize, type ReceiptInputs, type ReceiptSummary } from './receipts/delivery.js';
 export { parseSystemEvent, type SystemEvent } from './model/system-event.js';
 
 export { systemClock, type Clock, type TimerHandle } from './runtime/clock.js';

@@ -33,6 +33,17 @@ describe('HttpApi', () => {
     await expect(api.login('alice', 'password1', 'cli')).rejects.toMatchObject({ code: ErrorCode.Unavailable });
   });
 
+  it('reads and patches privacy settings', async () => {
+    const seen: { url?: string; init?: RequestInit } = {};
+    const api = new HttpApi({ serverUrl: 'http://h', token: 't', fetch: stub(200, { read_receipts: false, show_last_seen: true }, seen) });
+    expect(await api.updateSettings({ readReceipts: false })).toEqual({ readReceipts: false, showLastSeen: true });
+    expect(seen).toMatchObject({ url: 'http://h/v1/me/settings', init: { method: 'PATCH', body: '{"read_receipts":false}' } });
+    expect(await api.settings()).toEqual({ readReceipts: false, showLastSeen: true });
+    expect(seen.init?.method).toBe('GET');
+    const bad = new HttpApi({ serverUrl: 'http://h', token: 't', fetch: stub(200, { read_receipts: 'no', show_last_seen: true }) });
+    await expect(bad.settings()).rejects.toMatchObject({ code: ErrorCode.Internal });
+  });
+
   it('derives the socket URL', () => {
     expect(socketUrl('http://localhost:8787')).toBe('ws://localhost:8787/v1/ws');
     expect(socketUrl('https://x.example/base/')).toBe('wss://x.example/base/v1/ws');

@@ -16,6 +16,7 @@ import {
   type EntryId,
   type UserId,
 } from '@tidings/shared';
+import type { PrivacySettings, PrivacySettingsPatch } from '../model/settings.js';
 
 /** What a device needs to talk to the server as one user. */
 export interface Credentials {
@@ -62,6 +63,15 @@ const credentialsOf = (body: Json): Credentials => ({
   userId: parseUserId(field(body, 'user_id')),
   deviceId: parseDeviceId(field(body, 'device_id')),
   token: str(body, 'token'),
+});
+const bool = (body: Json, name: string): boolean => {
+  const v = field(body, name);
+  if (typeof v !== 'boolean') throw new TidingsError(ErrorCode.Internal, `server response field ${name} is not a boolean`);
+  return v;
+};
+const settingsOf = (body: Json): PrivacySettings => ({
+  readReceipts: bool(body, 'read_receipts'),
+  showLastSeen: bool(body, 'show_last_seen'),
 });
 const KINDS = new Set(['dm', 'group', 'self']);
 
@@ -121,6 +131,19 @@ export class HttpApi {
 
   async removeMember(groupId: ConversationId, userId: UserId): Promise<void> {
     await this.request('DELETE', `/v1/groups/${groupId}/members/${userId}`);
+  }
+
+  /** The caller's privacy settings. */
+  async settings(): Promise<PrivacySettings> {
+    return settingsOf(await this.request('GET', '/v1/me/settings'));
+  }
+
+  /** Changes privacy settings (omitted fields stay); returns all of them as now stored. */
+  async updateSettings(patch: PrivacySettingsPatch): Promise<PrivacySettings> {
+    const body: Json = {};
+    if (patch.readReceipts !== undefined) body.read_receipts = patch.readReceipts;
+    if (patch.showLastSeen !== undefined) body.show_last_seen = patch.showLastSeen;
+    return settingsOf(await this.request('PATCH', '/v1/me/settings', body));
   }
 
   async conversations(): Promise<ConversationSummary[]> {

@@ -67,7 +67,7 @@ export async function watch(g: GlobalOptions): Promise<void> {
     out(`watching as ${profile.username || `user:${profile.userId}`}; Ctrl-C to stop`);
     const printed = new Set<string>();
     client.on('message', (m) => {
-      if (m.state !== 'sent' || printed.has(m.uid)) return;
+      if (m.id === null || printed.has(m.uid)) return; // committed only
       printed.add(m.uid);
       void client.conversations().then((all) => {
         out(formatMessage(m, conversationLabel(all.find((c) => c.id === m.conversationId), m.conversationId), profile.userId));

@@ -81,7 +81,7 @@ export function untilSent(session: Session, uid: string): Promise<Message> {
     const off = session.client.on('message', (m) => {
       if (m.uid !== uid || m.state === 'pending') return;
       off();
-      if (m.state === 'sent') resolve(m);
+      if (m.state !== 'failed') resolve(m); // sent (or already delivered/read)
       else reject(new TidingsError((m.error?.code ?? ErrorCode.Internal) as ErrorCode, m.error?.message ?? 'send failed'));
     });
   });

@@ -36,3 +36,9 @@ export interface Conversation {
   /** Highest entry id durably stored here: this conversation's slot of the vector cursor. */
   readonly cursor: EntryId;
 }
+
+/** A conversation as `TidingsClient.conversations()` lists it: with its exact unread count. */
+export interface ConversationWithUnread extends Conversation {
+  /** Messages (Text, Media, Document) from others above the user's own read position. */
+  readonly unread: number;
+}

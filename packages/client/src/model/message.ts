@@ -1,17 +1,27 @@
 /** A chat message as the replica stores it and the app reads it. */
-import type { ConversationId, DeviceId, EntryId, EntryType, UserId } from '@tidings/shared';
+import { EntryType, type ConversationId, type DeviceId, type EntryId, type UserId } from '@tidings/shared';
 import type { SystemEvent } from './system-event.js';
 
-/** Delivery state of a message row. */
+/**
+ * Delivery state of a message. The replica stores only pending, sent and
+ * failed; delivered and read are derived when reading, for one's own committed
+ * messages, from the other members' receipt positions (see receipts/delivery.ts).
+ */
 export const MessageState = {
   /** Written locally, waiting in the outbox for the server's ack. */
   Pending: 'pending',
   /** Committed by the server (it has an entry id). */
   Sent: 'sent',
+  /** Stored by a device of the DM peer; in a group, by a device of every other member. */
+  Delivered: 'delivered',
+  /** Read by the DM peer; in a group, by every other member (never shown while read receipts are off). */
+  Read: 'read',
   /** The server refused it for good (e.g. not_a_member); it will not be retried. */
   Failed: 'failed',
 } as const;
 export type MessageState = (typeof MessageState)[keyof typeof MessageState];
+/** The states a replica row holds; the others are derived. */
+export type StoredMessageState = typeof MessageState.Pending | typeof MessageState.Sent | typeof MessageState.Failed;
 
 /** What a message says, once opened. */
 export type MessageContent =
@@ -62,3 +72,7 @@ export const committedSeq = (id: EntryId | bigint): string => id.toString().padS
 
 /** The seq of a pending message: sorts after every committed one, in local time order. */
 export const pendingSeq = (localTime: number): string => `~${String(localTime).padStart(TIME_DIGITS, '0')}`;
+
+const COUNTABLE: ReadonlySet<EntryType> = new Set([EntryType.Text, EntryType.Media, EntryType.Document]);
+/** Whether an entry type counts toward unread: messages people wrote, not System events. */
+export const isCountable = (type: EntryType): boolean => COUNTABLE.has(type);

@@ -4,19 +4,22 @@
  * and on fake-indexeddb in Node.
  */
 import { Dexie, type EntityTable } from 'dexie';
-import type { ConversationId, ConversationInfo, DeviceId, EntryId, VectorCursor } from '@tidings/shared';
+import type { ConversationId, ConversationInfo, DeviceId, EntryId, ReceiptItem, UserId, VectorCursor } from '@tidings/shared';
 import { parseConversationId, parseEntryId } from '@tidings/shared';
 import { kindName, type Conversation } from '../model/conversation.js';
-import { committedSeq, messageUid, type Message } from '../model/message.js';
+import { committedSeq, isCountable, messageUid, type Message } from '../model/message.js';
 import {
   conversationFromRow,
   messageFromRow,
   messageToRow,
   outboxFromRow,
   outboxToRow,
+  receiptFromRow,
+  receiptToRow,
   type ConversationRow,
   type MessageRow,
   type OutboxRow,
+  type ReceiptRow,
 } from './dexie-rows.js';
 import type { OpenedEntry, OutboxItem, PageRequest, Replica } from './replica.js';
 
@@ -33,6 +36,7 @@ class TidingsDb extends Dexie {
   conversations!: EntityTable<ConversationRow, 'id'>;
   messages!: EntityTable<MessageRow, 'uid'>;
   outbox!: EntityTable<OutboxRow, 'clientMsgId'>;
+  receipts!: Dexie.Table<ReceiptRow, [string, string]>;
 
   constructor(options: DexieReplicaOptions) {
     super(options.name, { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange });
@@ -41,10 +45,27 @@ class TidingsDb extends Dexie {
       messages: 'uid, [conversationId+seq]',
       outbox: 'clientMsgId, createdAt',
     });
+    // v2: receipt positions, and two indexes that make unread an index count:
+    // countable rows above the read position, minus one's own countable rows there.
+    this.version(2)
+      .stores({
+        messages: 'uid, [conversationId+seq], [conversationId+countable+seq], [conversationId+senderUserId+countable+seq]',
+        receipts: '[conversationId+userId]',
+      })
+      .upgrade((tx) =>
+        tx
+          .table<MessageRow, string>('messages')
+          .toCollection()
+          .modify((row) => {
+            row.countable = isCountable(row.type) ? 1 : 0;
+          }),
+      );
   }
 }
 
 const maxId = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a : b);
+/** Sorts above every committed seq and below every pending one (`~`). */
+const COMMITTED_END = '~';
 
 /** A row for entries whose conversation the server has not described yet. */
 const placeholder = (id: string): ConversationRow => ({
@@ -99,6 +120,11 @@ export class DexieReplica implements Replica {
 
   async conversations(): Promise<Conversation[]> {
     return (await this.db.conversations.toArray()).map(conversationFromRow);
+  }
+
+  async conversation(id: ConversationId): Promise<Conversation | null> {
+    const row = await this.db.conversations.get(String(id));
+    return row ? conversationFromRow(row) : null;
   }
 
   async cursor(): Promise<VectorCursor> {
@@ -162,6 +188,60 @@ export class DexieReplica implements Replica {
   async message(uid: string): Promise<Message | null> {
     const row = await this.db.messages.get(uid);
     return row ? messageFromRow(row) : null;
+  }
+
+  async newestMessageId(conversationId: ConversationId): Promise<EntryId | null> {
+    const cid = String(conversationId);
+    const row = await this.db.messages
+      .where('[conversationId+seq]')
+      .between([cid, Dexie.minKey], [cid, COMMITTED_END], true, false)
+      .last();
+    return row?.id == null ? null : parseEntryId(row.id);
+  }
+
+  // ---- receipts ----
+
+  async applyReceipts(conversationId: ConversationId, items: readonly ReceiptItem[], self: UserId): Promise<ReceiptItem[]> {
+    const { receipts } = this.db;
+    return this.db.transaction('rw', receipts, async () => {
+      const rows = items.map((item) => receiptToRow(conversationId, item));
+      const old = await receipts.bulkGet(rows.map((r): [string, string] => [r.conversationId, r.userId]));
+      const changed: ReceiptRow[] = [];
+      rows.forEach((row, i) => {
+        const before = old[i];
+        const read = row.userId === String(self) && before ? maxId(before.read, row.read) : row.read;
+        const delivered = maxId(maxId(before?.delivered ?? '0', row.delivered), read);
+        if (before && before.delivered === delivered && before.read === read) return;
+        changed.push({ ...row, delivered, read });
+      });
+      await receipts.bulkPut(changed);
+      return changed.map(receiptFromRow);
+    });
+  }
+
+  async receipts(conversationId: ConversationId): Promise<ReceiptItem[]> {
+    const cid = String(conversationId);
+    const rows = await this.db.receipts.where('[conversationId+userId]').between([cid, Dexie.minKey], [cid, Dexie.maxKey]).toArray();
+    return rows.map(receiptFromRow);
+  }
+
+  async unreadCount(conversationId: ConversationId, self: UserId): Promise<number> {
+    const { messages, receipts } = this.db;
+    const cid = String(conversationId);
+    const me = String(self);
+    return this.db.transaction('r', messages, receipts, async () => {
+      const own = await receipts.get([cid, me]);
+      const above = committedSeq(BigInt(own?.read ?? '0'));
+      const all = await messages
+        .where('[conversationId+countable+seq]')
+        .between([cid, 1, above], [cid, 1, Dexie.maxKey], false, true)
+        .count();
+      const mine = await messages
+        .where('[conversationId+senderUserId+countable+seq]')
+        .between([cid, me, 1, above], [cid, me, 1, Dexie.maxKey], false, true)
+        .count();
+      return all - mine;
+    });
   }
 
   // ---- outbox ----

@@ -7,10 +7,12 @@ import {
   parseDeviceId,
   parseEntryId,
   parseUserId,
+  type ConversationId,
   type EntryType,
+  type ReceiptItem,
 } from '@tidings/shared';
 import type { Conversation, ConversationKindName } from '../model/conversation.js';
-import type { Message, MessageContent, MessageState } from '../model/message.js';
+import { MessageState, isCountable, type Message, type MessageContent, type StoredMessageState } from '../model/message.js';
 import type { OutboxItem } from './replica.js';
 
 export interface ConversationRow {
@@ -42,8 +44,18 @@ export interface MessageRow {
   body: Uint8Array;
   content: ContentRow;
   createdAt: number;
-  state: MessageState;
+  state: StoredMessageState;
+  /** 1 when the row counts toward unread (Text, Media, Document: a message someone wrote), else 0. Indexed. */
+  countable: 0 | 1;
   error?: { code: string; message: string };
+}
+
+/** One member's receipt positions in one conversation; key [conversationId+userId]. */
+export interface ReceiptRow {
+  conversationId: string;
+  userId: string;
+  delivered: string;
+  read: string;
 }
 
 export interface OutboxRow {
@@ -79,6 +91,11 @@ function contentFromRow(c: ContentRow): MessageContent {
   return { kind: 'system', event: name === undefined ? event : { ...event, name } };
 }
 
+/** Delivered and read are derived from receipts, never stored: such a row is stored as sent. */
+function storedState(state: MessageState): StoredMessageState {
+  return state === MessageState.Delivered || state === MessageState.Read ? MessageState.Sent : state;
+}
+
 export function messageToRow(m: Message): MessageRow {
   const row: MessageRow = {
     uid: m.uid,
@@ -92,7 +109,8 @@ export function messageToRow(m: Message): MessageRow {
     body: m.body,
     content: contentToRow(m.content),
     createdAt: m.createdAt,
-    state: m.state,
+    state: storedState(m.state),
+    countable: isCountable(m.type) ? 1 : 0,
   };
   if (m.error) row.error = { ...m.error };
   return row;
@@ -118,3 +136,15 @@ export function messageFromRow(r: MessageRow): Message {
 
 export const outboxToRow = (o: OutboxItem): OutboxRow => ({ ...o, conversationId: String(o.conversationId) });
 export const outboxFromRow = (r: OutboxRow): OutboxItem => ({ ...r, conversationId: parseConversationId(r.conversationId) });
+
+export const receiptToRow = (conversationId: ConversationId, r: ReceiptItem): ReceiptRow => ({
+  conversationId: String(conversationId),
+  userId: String(r.userId),
+  delivered: String(r.delivered),
+  read: String(r.read),
+});
+export const receiptFromRow = (r: ReceiptRow): ReceiptItem => ({
+  userId: parseUserId(r.userId),
+  delivered: parseEntryId(r.delivered),
+  read: parseEntryId(r.read),
+});

@@ -1,9 +1,19 @@
 /**
  * The replica port: the device's durable copy of its conversations, messages,
- * vector cursor and outbox. The UI reads only from here. Split into three
- * small interfaces; `Replica` is all three plus `close`.
+ * vector cursor, receipt positions and outbox. The UI reads only from here.
+ * Split into four small interfaces; `Replica` is all four plus `close`.
  */
-import type { ConversationId, ConversationInfo, DeviceId, Entry, EntryId, EntryType, VectorCursor } from '@tidings/shared';
+import type {
+  ConversationId,
+  ConversationInfo,
+  DeviceId,
+  Entry,
+  EntryId,
+  EntryType,
+  ReceiptItem,
+  UserId,
+  VectorCursor,
+} from '@tidings/shared';
 import type { Conversation } from '../model/conversation.js';
 import type { Message, MessageContent } from '../model/message.js';
 
@@ -36,6 +46,8 @@ export interface ConversationStore {
   upsertConversation(info: ConversationInfo): Promise<Conversation>;
   /** Every known conversation, including ones the user has left. */
   conversations(): Promise<Conversation[]>;
+  /** One conversation, or null when unknown. */
+  conversation(id: ConversationId): Promise<Conversation | null>;
   /** The vector cursor: for each known conversation, the highest entry id stored. */
   cursor(): Promise<VectorCursor>;
 }
@@ -52,6 +64,31 @@ export interface MessageStore {
   messages(conversationId: ConversationId, page: PageRequest): Promise<Message[]>;
   /** One message by its uid, or null. */
   message(uid: string): Promise<Message | null>;
+  /** The id of the newest committed row (a message or System event), or null when there is none. */
+  newestMessageId(conversationId: ConversationId): Promise<EntryId | null>;
+}
+
+/**
+ * Receipt positions: per (conversation, member) one delivered and one read
+ * entry id. A receipt is O(1) writes here however many messages it covers;
+ * delivery states and unread counts are derived from these positions.
+ */
+export interface ReceiptStore {
+  /**
+   * Stores positions in ONE transaction and returns the items that changed, as
+   * stored. Delivered only moves forward and is at least read. `self`'s read
+   * only moves forward too (a local markRead may be ahead of the server);
+   * other members' read is taken as given, so it drops to 0 when their
+   * privacy settings start hiding it.
+   */
+  applyReceipts(conversationId: ConversationId, items: readonly ReceiptItem[], self: UserId): Promise<ReceiptItem[]>;
+  /** Every stored position of a conversation (members never reported are absent). */
+  receipts(conversationId: ConversationId): Promise<ReceiptItem[]>;
+  /**
+   * Exact unread count: Text, Media and Document rows not sent by `self` above
+   * `self`'s read position. Index counts only; no rows are loaded.
+   */
+  unreadCount(conversationId: ConversationId, self: UserId): Promise<number>;
 }
 
 export interface Outbox {
@@ -67,7 +104,7 @@ export interface Outbox {
   recordAttempt(clientMsgId: string): Promise<void>;
 }
 
-export interface Replica extends ConversationStore, MessageStore, Outbox {
+export interface Replica extends ConversationStore, MessageStore, ReceiptStore, Outbox {
   /** Releases the underlying database. */
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
  * TidingsClient: the sync engine. It keeps the replica in step with the server
  * over one connection (vector-cursor catch-up, live entries with gap repair),
- * flushes the outbox, and exposes queries that read only the replica.
+ * flushes the outbox, acks receipts, tracks presence and typing, and exposes
+ * queries that read only the replica (and, for ephemeral state, memory).
  */
 import {
   CloseCode,
@@ -9,15 +10,25 @@ import {
   ErrorCode,
   MAX_BODY_BYTES,
   TidingsError,
+  type ClientFrame,
   type ConversationId,
   type Entry,
+  type EntryId,
+  type PresenceItem,
   type ServerFrame,
   type UserId,
 } from '@tidings/shared';
 import { HttpApi } from '../api/http-api.js';
 import { Emitter, type Listener } from '../events/emitter.js';
-import type { Conversation } from '../model/conversation.js';
+import type { ConversationWithUnread } from '../model/conversation.js';
 import { messageUid, pendingSeq, type Message } from '../model/message.js';
+import type { MemberReceipt } from '../model/receipt.js';
+import type { PrivacySettings, PrivacySettingsPatch } from '../model/settings.js';
+import { PresenceTracker } from '../presence/presence.js';
+import { TypingTracker } from '../presence/typing.js';
+import { AckScheduler } from '../receipts/ack-scheduler.js';
+import { ReceiptTracker } from '../receipts/receipt-tracker.js';
+import { PrivacyTracker } from '../settings/privacy.js';
 import type { PageRequest } from '../replica/replica.js';
 import { jitteredDelay } from './backoff.js';
 import { ChainTracker } from './chain.js';
@@ -37,6 +48,11 @@ export class TidingsClient {
   private readonly sender: OutboxSender;
   private readonly idle: IdleWaiters;
   private readonly api: HttpApi;
+  private readonly acks: AckScheduler;
+  private readonly receiptTracker: ReceiptTracker;
+  private readonly presenceTracker: PresenceTracker;
+  private readonly typingTracker: TypingTracker;
+  private readonly privacy: PrivacyTracker;
   private state: ConnectionState = ConnectionState.Offline;
   /** Bumped for every socket; queued work for an older socket is skipped. */
   private session = 0;
@@ -58,26 +74,41 @@ export class TidingsClient {
       () => this.enqueue(this.session, () => this.flushOutbox()),
     );
     this.idle = new IdleWaiters(clock, () => this.isIdle());
+    const self = config.credentials.userId;
+    this.privacy = new PrivacyTracker((settings) => {
+      this.receiptTracker.settingsChanged();
+      this.events.emit('settings', settings);
+    });
+    const send = (frame: ClientFrame): boolean => this.welcomed && this.connection.send(frame);
+    this.acks = new AckScheduler(clock, { delayMs: this.config.ackDelayMs, maxDelayMs: this.config.ackMaxDelayMs }, send);
+    this.receiptTracker = new ReceiptTracker(
+      config.replica,
+      self,
+      this.acks,
+      { receipts: (change) => this.events.emit('receipts', change), unread: (change) => this.events.emit('unread', change) },
+      () => this.privacy.readVisible,
+    );
+    this.presenceTracker = new PresenceTracker(send, (items) => this.events.emit('presence', items));
+    this.typingTracker = new TypingTracker(clock, self, send, (conversationId, userIds) =>
+      this.events.emit('typing', { conversationId, userIds }),
+    );
     this.connection = new Connection(this.config, {
       connecting: () => {
         this.session += 1;
         this.welcomed = false;
         this.synced = false;
         this.sender.reset();
+        this.acks.reset();
         this.setState(ConnectionState.Connecting);
       },
       opened: () => this.enqueue(this.session, () => this.hello()),
       frame: (frame) => this.enqueue(this.session, () => this.handle(frame)),
       lost: (code, reason, delayMs) => {
         logger.info('connection lost', { code, reason, reconnectInMs: delayMs });
-        this.session += 1;
-        this.sender.reset();
-        this.setState(ConnectionState.Offline);
+        this.disconnected();
       },
       refused: (code, reason) => {
-        this.session += 1;
-        this.sender.reset();
-        this.setState(ConnectionState.Offline);
+        this.disconnected();
         const errorCode = code === CloseCode.DeviceRevoked ? ErrorCode.Forbidden : ErrorCode.Unauthenticated;
         this.events.emit('error', new TidingsError(errorCode, reason || `connection refused (${code})`));
       },
@@ -103,9 +134,7 @@ export class TidingsClient {
   /** Disconnects and waits for in-flight work to finish. The replica stays open (the caller owns it). */
   async stop(): Promise<void> {
     this.connection.stop();
-    this.session += 1;
-    this.sender.reset();
-    this.setState(ConnectionState.Offline);
+    this.disconnected();
     await this.work;
   }
 
@@ -157,15 +186,83 @@ export class TidingsClient {
     return this.api.removeMember(groupId, userId);
   }
 
-  // ---- queries (replica only) ----
-
-  conversations(): Promise<Conversation[]> {
-    return this.config.replica.conversations();
+  /**
+   * Marks the conversation read up to `upto` (default: its newest stored
+   * message). Clears unread here at once and, through the server, on the
+   * user's other devices; senders see it as read unless either side has read
+   * receipts off. Positions only move forward; works offline (acked on reconnect).
+   */
+  markRead(conversationId: ConversationId, upto?: EntryId): Promise<void> {
+    return this.receiptTracker.markRead(conversationId, upto);
   }
 
-  /** The newest `limit` messages before `before` (a Message.seq), oldest first within the page. */
-  messages(conversationId: ConversationId, page: PageRequest): Promise<Message[]> {
-    return this.config.replica.messages(conversationId, page);
+  /** Changes the user's privacy settings (HTTP); the `settings` event follows. */
+  async updateSettings(patch: PrivacySettingsPatch): Promise<PrivacySettings> {
+    const settings = await this.api.updateSettings(patch);
+    this.privacy.apply(settings);
+    return settings;
+  }
+
+  /**
+   * Replaces the set of users whose presence this device follows (at most
+   * MAX_WATCHED_USERS): DM peers, plus a group's members while the group is
+   * open. Re-sent after every reconnect. The server ignores users who share no
+   * conversation with the caller.
+   */
+  watchPresence(userIds: readonly UserId[]): void {
+    this.presenceTracker.watch(userIds);
+  }
+
+  /**
+   * Says whether the user is typing in a conversation. Call it on every
+   * keystroke (active) and when they stop or send (inactive); frames are
+   * throttled to TYPING_MIN_INTERVAL_MS and refreshed while typing continues.
+   */
+  setTyping(conversationId: ConversationId, active: boolean): void {
+    this.typingTracker.set(conversationId, active);
+  }
+
+  // ---- queries (replica only) ----
+
+  /** Every known conversation with its exact unread count. */
+  async conversations(): Promise<ConversationWithUnread[]> {
+    const all = await this.config.replica.conversations();
+    return Promise.all(all.map(async (c) => ({ ...c, unread: await this.receiptTracker.unread(c.id) })));
+  }
+
+  /** Messages from others (Text, Media, Document) above the user's read position. */
+  unreadCount(conversationId: ConversationId): Promise<number> {
+    return this.receiptTracker.unread(conversationId);
+  }
+
+  /**
+   * The newest `limit` messages before `before` (a Message.seq), oldest first
+   * within the page. One's own messages carry their derived delivery state.
+   */
+  async messages(conversationId: ConversationId, page: PageRequest): Promise<Message[]> {
+    return this.receiptTracker.decorate(await this.config.replica.messages(conversationId, page));
+  }
+
+  /** Each other member's receipt positions and the state of message `messageId` for them. */
+  receiptDetail(conversationId: ConversationId, messageId: EntryId): Promise<MemberReceipt[]> {
+    return this.receiptTracker.detail(conversationId, messageId);
+  }
+
+  // ---- ephemeral state (memory only) ----
+
+  /** The user's privacy settings as last reported by the server; null before the first report. */
+  settings(): PrivacySettings | null {
+    return this.privacy.get();
+  }
+
+  /** A watched user's presence; status Unknown when not known (not watched, or disconnected). */
+  presence(userId: UserId): PresenceItem {
+    return this.presenceTracker.get(userId);
+  }
+
+  /** Who (other than the user) is typing in a conversation now. */
+  typing(conversationId: ConversationId): UserId[] {
+    return this.typingTracker.typing(conversationId);
   }
 
   /** Resolves once the outbox is empty, no frame is being handled and no gap is being repaired. */
@@ -179,6 +276,17 @@ export class TidingsClient {
     await this.work;
     if (!this.chain.settled()) return false;
     return (await this.config.replica.pending()).length === 0;
+  }
+
+  /** The socket is gone (lost, refused or stopped): nothing ephemeral is current any more. */
+  private disconnected(): void {
+    this.session += 1;
+    this.welcomed = false;
+    this.sender.reset();
+    this.acks.reset();
+    this.presenceTracker.lost();
+    this.typingTracker.reset();
+    this.setState(ConnectionState.Offline);
   }
 
   private setState(next: ConnectionState): void {
@@ -235,9 +343,12 @@ export class TidingsClient {
         this.welcomed = true;
         this.connection.welcomed();
         this.setState(ConnectionState.Syncing);
+        this.acks.flush();
+        this.presenceTracker.welcomed();
         await this.flushOutbox();
         return;
       case 'conversation':
+        this.receiptTracker.membersChanged(frame.conversation.id);
         this.events.emit('conversation', await replica.upsertConversation(frame.conversation));
         return;
       case 'entries':
@@ -246,15 +357,28 @@ export class TidingsClient {
       case 'synced':
         this.synced = true;
         for (const pull of this.chain.stalledPulls()) this.connection.send({ t: 'pull', ...pull });
+        this.acks.flush();
         this.setState(ConnectionState.Online);
         this.events.emit('synced', undefined);
         return;
       case 'sent': {
         this.sender.settled(frame.clientMsgId);
         const message = await replica.markSent(credentials.deviceId, frame.clientMsgId, frame.id, frame.createdAt);
-        if (message) this.events.emit('message', message);
+        if (message) for (const m of await this.receiptTracker.decorate([message])) this.events.emit('message', m);
         return;
       }
+      case 'receipts':
+        await this.receiptTracker.received(frame.conversationId, frame.items);
+        return;
+      case 'settings':
+        this.privacy.apply(frame);
+        return;
+      case 'presence':
+        this.presenceTracker.received(frame.items);
+        return;
+      case 'typing':
+        this.typingTracker.received(frame.conversationId, frame.userId, frame.active);
+        return;
       case 'error':
         await this.serverError(frame.code, frame.message, frame.ref);
         return;
@@ -279,7 +403,9 @@ export class TidingsClient {
     if (apply.length === 0) return;
     const opened = await openEntries(this.config.envelope, apply);
     const changed = await this.config.replica.applyEntries(conversationId, opened);
-    for (const message of changed) {
+    // The transaction has committed: only now may the server hear these are delivered.
+    await this.receiptTracker.stored(conversationId, apply[apply.length - 1]!.id, changed);
+    for (const message of await this.receiptTracker.decorate(changed)) {
       this.sender.settled(message.clientMsgId);
       this.events.emit('message', message);
     }

@@ -36,9 +36,19 @@ export interface TidingsClientConfig {
   readonly fetch?: typeof globalThis.fetch;
   /** Makes idempotency keys. Default: a random UUID without dashes. */
   readonly newClientMsgId?: () => string;
+  /**
+   * Receipt acks wait this long (ms) without new positions before going out, so
+   * a burst of stored or read messages costs one frame. Default 100. Catch-up
+   * completion sends at once.
+   */
+  readonly ackDelayMs?: number;
+  /** Longest an ack waits while positions keep moving, in ms. Default 1000. */
+  readonly ackMaxDelayMs?: number;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
+export const DEFAULT_ACK_DELAY_MS = 100;
+export const DEFAULT_ACK_MAX_DELAY_MS = 1_000;
 
 export interface ResolvedConfig extends TidingsClientConfig {
   readonly clock: Clock;
@@ -47,6 +57,8 @@ export interface ResolvedConfig extends TidingsClientConfig {
   readonly heartbeatMs: number;
   readonly backoff: BackoffOptions;
   readonly newClientMsgId: () => string;
+  readonly ackDelayMs: number;
+  readonly ackMaxDelayMs: number;
   /** The socket URL derived from serverUrl. */
   readonly wsUrl: string;
 }
@@ -72,6 +84,8 @@ export function resolveConfig(config: TidingsClientConfig): ResolvedConfig {
     heartbeatMs: config.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     backoff: config.backoff ?? {},
     newClientMsgId: config.newClientMsgId ?? randomClientMsgId,
+    ackDelayMs: config.ackDelayMs ?? DEFAULT_ACK_DELAY_MS,
+    ackMaxDelayMs: config.ackMaxDelayMs ?? DEFAULT_ACK_MAX_DELAY_MS,
     wsUrl: socketUrl(config.serverUrl),
   };
 }

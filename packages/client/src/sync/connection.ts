@@ -81,9 +81,11 @@ export class Connection {
     this.backoff.reset();
   }
 
-  /** Sends a frame on the current socket; dropped when there is none. */
-  send(frame: ClientFrame): void {
-    this.socket?.send(encodeClientFrame(frame));
+  /** Sends a frame on the current socket; dropped (returning false) when there is none. */
+  send(frame: ClientFrame): boolean {
+    if (!this.socket) return false;
+    this.socket.send(encodeClientFrame(frame));
+    return true;
   }
 
   /** Abandons the current socket (broken peer, local failure) and reconnects with backoff. */

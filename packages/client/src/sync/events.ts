@@ -1,7 +1,9 @@
 /** The events of a TidingsClient, declared once. */
-import type { TidingsError } from '@tidings/shared';
+import type { ConversationId, PresenceItem, TidingsError, UserId } from '@tidings/shared';
 import type { Conversation } from '../model/conversation.js';
 import type { Message } from '../model/message.js';
+import type { ReceiptsChange, UnreadChange } from '../model/receipt.js';
+import type { PrivacySettings } from '../model/settings.js';
 import type { ConnectionState } from './status.js';
 
 export interface TidingsEvents {
@@ -9,8 +11,22 @@ export interface TidingsEvents {
   status: ConnectionState;
   /** Catch-up after (re)connecting is complete: the replica is as fresh as the server. */
   synced: void;
-  /** A message row was added or changed (optimistic send, new entry, sent ack, failure). */
+  /**
+   * A message row was added or changed (optimistic send, new entry, sent ack,
+   * failure). Delivered/read changes of one's own messages come as `receipts`
+   * instead (one event however many messages it covers).
+   */
   message: Message;
+  /** Receipt positions moved in a conversation: re-read its messages' states (ticks) and per-member detail. */
+  receipts: ReceiptsChange;
+  /** A conversation's unread count changed (new messages from others, or read on this or another own device). */
+  unread: UnreadChange;
+  /** Watched users' presence changed (only the changed items; all become Unknown while disconnected). */
+  presence: readonly PresenceItem[];
+  /** Who is typing in a conversation changed (someone started, stopped, or expired). */
+  typing: { readonly conversationId: ConversationId; readonly userIds: readonly UserId[] };
+  /** The user's privacy settings arrived or changed. */
+  settings: PrivacySettings;
   /** A conversation was added or changed (members, name, removal). */
   conversation: Conversation;
   /**

@@ -4,24 +4,32 @@
  * increasing ids and prevId, fans every commit out to every connected device
  * of every member (the sender too), answers sends idempotently, and can drop
  * connections and drop, duplicate or reorder live frames with a seeded PRNG.
+ * It also keeps receipt cursors and privacy settings (fake-receipts.ts),
+ * presence with a grace period on its own clock (fake-presence.ts), relays
+ * typing with the server's rate limit, and answers GET/PATCH /v1/me/settings
+ * through `fetch`.
  */
 import {
   CloseCode,
   ConversationKind,
   EntryType,
   ErrorCode,
+  TYPING_MIN_INTERVAL_MS,
   decodeClientFrame,
-  encodeServerFrame,
   type ClientFrame,
   type ConversationId,
   type ConversationInfo,
   type DeviceId,
   type Entry,
   type EntryId,
-  type ServerFrame,
   type UserId,
 } from '@tidings/shared';
+import type { Clock } from '../../src/runtime/clock.js';
 import type { Transport, TransportSocket } from '../../src/transport/transport.js';
+import { FakeConnection, type Outgoing } from './fake-connection.js';
+import { FakePresence } from './fake-presence.js';
+import { FakeReceipts, type FakeSettings } from './fake-receipts.js';
+import { ManualClock } from './manual-clock.js';
 import { seededRandom } from './random.js';
 
 export { seededRandom };
@@ -38,7 +46,7 @@ export interface Chaos {
 /** What to do with a send once committed: ack it, commit without acking, or commit and cut the socket. */
 export type AckPolicy = 'ack' | 'no-ack' | 'close';
 
-interface Device {
+export interface Device {
   readonly userId: UserId;
   readonly deviceId: DeviceId;
 }
@@ -48,76 +56,6 @@ interface ConvState {
   readonly removed: Set<UserId>;
   readonly log: Entry[];
   readonly byKey: Map<string, Entry>;
-}
-
-interface Outgoing {
-  readonly frame: ServerFrame;
-  readonly live: boolean;
-}
-
-/** The server end of one fake socket. */
-class FakeConnection implements TransportSocket {
-  onopen: (() => void) | null = null;
-  onmessage: ((bytes: Uint8Array) => void) | null = null;
-  onclose: ((code: number, reason: string) => void) | null = null;
-  device: Device | null = null;
-  closed = false;
-  readonly received: ClientFrame[] = [];
-  private queue: Outgoing[] = [];
-  private scheduled = false;
-  private closing: { code: number; reason: string } | null = null;
-
-  constructor(private readonly server: FakeServer) {}
-
-  // ---- the client's side ----
-  send(bytes: Uint8Array): void {
-    if (this.closed || this.closing) return;
-    const copy = bytes.slice();
-    queueMicrotask(() => {
-      if (!this.closed && !this.closing) this.server.receive(this, copy);
-    });
-  }
-
-  close(code = 1000, reason = ''): void {
-    if (this.closed || this.closing) return;
-    this.queue = [];
-    this.serverClose(code, reason);
-  }
-
-  // ---- the server's side ----
-  push(frame: ServerFrame, live = false): void {
-    if (this.closed || this.closing) return;
-    this.queue.push({ frame, live });
-    this.schedule();
-  }
-
-  /** Closes after the frames already queued are delivered. */
-  serverClose(code: number, reason: string): void {
-    if (this.closed || this.closing) return;
-    this.closing = { code, reason };
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.deliver());
-  }
-
-  private deliver(): void {
-    this.scheduled = false;
-    const batch = this.server.applyChaos(this.queue);
-    this.queue = [];
-    for (const { frame } of batch) {
-      if (this.closed) return;
-      this.onmessage?.(encodeServerFrame(frame));
-    }
-    if (this.closing && !this.closed) {
-      this.closed = true;
-      this.server.forget(this);
-      this.onclose?.(this.closing.code, this.closing.reason);
-    }
-  }
 }
 
 export class FakeServer {
@@ -132,6 +70,17 @@ export class FakeServer {
   down = false;
   /** Every client frame received, in order. */
   readonly received: ClientFrame[] = [];
+  /** Called synchronously for every client frame as it arrives (after hello, with its device). */
+  onClientFrame: ((device: Device, frame: ClientFrame) => void) | null = null;
+  /** Presence grace timers and the typing rate limit run on this clock; its timers fire only when a test says so. */
+  clock: Clock = new ManualClock();
+  readonly receipts = new FakeReceipts();
+  readonly presence = new FakePresence(
+    () => this.clock,
+    (userId) => this.presenceChanged(userId),
+  );
+  /** Typing frames dropped by the rate limit (a well-behaved client causes none). */
+  typingDropped = 0;
   private readonly random: () => number;
   private readonly tokens = new Map<string, Device>();
   private readonly convs = new Map<ConversationId, ConvState>();
@@ -249,6 +198,48 @@ export class FakeServer {
     }
   }
 
+  /** Changes a user's privacy settings as PATCH /v1/me/settings does, and tells everyone affected. */
+  setSettings(userId: bigint, patch: Partial<FakeSettings>): FakeSettings {
+    const user = userId as UserId;
+    const settings = this.receipts.setSettings(user, patch);
+    for (const c of this.connections) {
+      if (c.device?.userId === user) c.push({ t: 'settings', ...settings }, true);
+    }
+    // Read visibility changed both ways: resend every affected conversation's positions.
+    for (const conv of this.convs.values()) {
+      if (!conv.info.members.includes(user)) continue;
+      for (const c of this.connections) {
+        if (c.device && conv.info.members.includes(c.device.userId)) this.pushReceipts(c, conv, conv.info.members);
+      }
+    }
+    // Last-seen visibility changed: resend presence to whoever watches, and to this user's own watches.
+    this.presenceChanged(user);
+    for (const c of this.connections) {
+      if (c.device?.userId === user && c.watched.size > 0) this.pushPresence(c, [...c.watched]);
+    }
+    return settings;
+  }
+
+  /** The HTTP API's settings endpoints, as a fetch. */
+  readonly fetch: typeof globalThis.fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const auth = new Headers(init?.headers).get('authorization') ?? '';
+    const device = this.tokens.get(auth.replace(/^Bearer /, ''));
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    if (!device) return json(401, { error: { code: 'unauthenticated', message: 'bad token' } });
+    if (url.pathname !== '/v1/me/settings') return json(404, { error: { code: 'not_found', message: url.pathname } });
+    let settings = this.receipts.settingsOf(device.userId);
+    if (init?.method === 'PATCH') {
+      const body = JSON.parse(String(init.body)) as { read_receipts?: unknown; show_last_seen?: unknown };
+      const patch: Partial<FakeSettings> = {};
+      if (typeof body.read_receipts === 'boolean') patch.readReceipts = body.read_receipts;
+      if (typeof body.show_last_seen === 'boolean') patch.showLastSeen = body.show_last_seen;
+      settings = this.setSettings(device.userId, patch);
+    }
+    return Promise.resolve(json(200, { read_receipts: settings.readReceipts, show_last_seen: settings.showLastSeen }));
+  };
+
   onlineCount(): number {
     return [...this.connections].filter((c) => c.device !== null && !c.closed).length;
   }
@@ -256,7 +247,8 @@ export class FakeServer {
   // ---- internals used by FakeConnection ----
 
   forget(conn: FakeConnection): void {
-    this.connections.delete(conn);
+    if (!this.connections.delete(conn)) return;
+    if (conn.device) this.presence.disconnected(conn.device.userId);
   }
 
   applyChaos(queue: readonly Outgoing[]): Outgoing[] {
@@ -300,6 +292,7 @@ export class FakeServer {
       conn.serverClose(CloseCode.Unauthenticated, 'hello first');
       return;
     }
+    if (conn.device) this.onClientFrame?.(conn.device, frame);
     switch (frame.t) {
       case 'hello':
         this.hello(conn, frame.token, new Map(frame.cursor.map((c) => [c.conversationId, c.upto])));
@@ -313,6 +306,19 @@ export class FakeServer {
       case 'ping':
         conn.push({ t: 'pong', nonce: frame.nonce, serverTime: this.now });
         return;
+      case 'ack':
+        this.ack(conn, frame.conversationId, frame.delivered, frame.read);
+        return;
+      case 'typing':
+        this.typing(conn, frame.conversationId, frame.active);
+        return;
+      case 'watch': {
+        const userId = conn.device!.userId;
+        const shared = new Set([...this.convs.values()].filter((c) => c.info.members.includes(userId)).flatMap((c) => c.info.members));
+        conn.watched = new Set(frame.userIds.filter((u) => u !== userId && shared.has(u)));
+        this.pushPresence(conn, [...conn.watched]);
+        return;
+      }
       default: {
         const never: never = frame;
         throw new Error(`unknown frame ${String(never)}`);
@@ -327,12 +333,15 @@ export class FakeServer {
       return;
     }
     conn.device = device;
+    this.presence.connected(device.userId);
     conn.push({ t: 'welcome', userId: device.userId, deviceId: device.deviceId, serverTime: this.now });
+    conn.push({ t: 'settings', ...this.receipts.settingsOf(device.userId) });
     const mine = [...this.convs.values()].filter((c) => c.info.members.includes(device.userId));
     for (const c of this.convs.values()) {
       if (c.info.members.includes(device.userId)) conn.push({ t: 'conversation', conversation: c.info });
       else if (c.removed.has(device.userId)) conn.push({ t: 'conversation', conversation: { ...c.info, left: true } });
     }
+    for (const c of mine) this.pushReceipts(conn, c, c.info.members, false);
     for (const c of mine) this.catchUp(conn, c.info.id, cursor.get(c.info.id) ?? (0n as EntryId));
     conn.push({ t: 'synced' });
   }
@@ -371,6 +380,56 @@ export class FakeServer {
     if (policy === 'ack') {
       conn.push({ t: 'sent', conversationId: id, clientMsgId, id: entry.id, createdAt: entry.createdAt });
     }
+  }
+
+  private ack(conn: FakeConnection, id: ConversationId, delivered: EntryId, read: EntryId): void {
+    const userId = conn.device!.userId;
+    const conv = this.convs.get(id);
+    if (!conv || !conv.info.members.includes(userId)) {
+      conn.push({ t: 'error', code: ErrorCode.NotAMember, message: 'not a member', ref: '' });
+      return;
+    }
+    if (!this.receipts.advance(id, userId, delivered, read, conv.info.lastId)) return;
+    for (const c of this.connections) {
+      if (c.device && conv.info.members.includes(c.device.userId)) this.pushReceipts(c, conv, [userId]);
+    }
+  }
+
+  private pushReceipts(conn: FakeConnection, conv: ConvState, userIds: readonly UserId[], live = true): void {
+    const viewer = conn.device!.userId;
+    const items = userIds.map((u) => this.receipts.item(conv.info.id, u, viewer));
+    conn.push({ t: 'receipts', conversationId: conv.info.id, items }, live);
+  }
+
+  private typing(conn: FakeConnection, id: ConversationId, active: boolean): void {
+    const userId = conn.device!.userId;
+    const conv = this.convs.get(id);
+    if (!conv || !conv.info.members.includes(userId)) return;
+    if (active) {
+      const now = this.clock.now();
+      const last = conn.typingAt.get(id);
+      if (last !== undefined && now - last < TYPING_MIN_INTERVAL_MS) {
+        this.typingDropped += 1;
+        return;
+      }
+      conn.typingAt.set(id, now);
+    }
+    for (const c of this.connections) {
+      if (c.device && c.device.userId !== userId && conv.info.members.includes(c.device.userId)) {
+        c.push({ t: 'typing', conversationId: id, userId, active }, true);
+      }
+    }
+  }
+
+  private presenceChanged(userId: UserId): void {
+    for (const c of this.connections) if (c.watched.has(userId)) this.pushPresence(c, [userId]);
+  }
+
+  private pushPresence(conn: FakeConnection, userIds: readonly UserId[]): void {
+    if (!conn.device || userIds.length === 0) return;
+    const viewerShows = this.receipts.settingsOf(conn.device.userId).showLastSeen;
+    const items = userIds.map((u) => this.presence.item(u, viewerShows && this.receipts.settingsOf(u).showLastSeen));
+    conn.push({ t: 'presence', items }, true);
   }
 
   private system(id: ConversationId, body: object): void {

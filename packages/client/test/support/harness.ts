@@ -1,6 +1,6 @@
 /** Helpers that build clients over the fake server and wait for events (never sleep). */
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import type { DeviceId, UserId } from '@tidings/shared';
+import type { ClientFrame, DeviceId, UserId } from '@tidings/shared';
 import { DexieReplica } from '../../src/replica/dexie-replica.js';
 import { UnencryptedEnvelope } from '../../src/envelope/unencrypted.js';
 import { TidingsClient } from '../../src/sync/client.js';
@@ -42,6 +42,7 @@ export async function makeDevice(
     transport: server.transport,
     envelope: new UnencryptedEnvelope(),
     backoff: { baseMs: 1, maxMs: 5 },
+    fetch: server.fetch,
     ...options.config,
   });
   cleanups.push(async () => {
@@ -87,7 +88,7 @@ export async function eventually(client: TidingsClient, check: () => Promise<boo
     const recheck = (): void => {
       void check().then((ok) => ok && done());
     };
-    for (const event of ['message', 'status', 'synced', 'conversation'] as const) offs.push(client.on(event, recheck));
+    for (const event of ['message', 'status', 'synced', 'conversation', 'receipts', 'unread'] as const) offs.push(client.on(event, recheck));
   });
 }
 
@@ -100,3 +101,38 @@ export async function startSynced(client: TidingsClient): Promise<void> {
 
 export const texts = (messages: readonly Message[]): string[] =>
   messages.map((m) => (m.content.kind === 'text' ? m.content.text : `[${m.content.kind}]`));
+
+/** Resolves with the first client frame the fake server receives that satisfies `predicate`; rejects after `timeoutMs`. */
+export function clientFrame<F extends ClientFrame>(
+  server: FakeServer,
+  predicate: (frame: ClientFrame, userId: UserId) => frame is F,
+  timeoutMs = 5_000,
+): Promise<F> {
+  return new Promise((resolve, reject) => {
+    const previous = server.onClientFrame;
+    const restore = (): void => {
+      server.onClientFrame = previous;
+    };
+    const timer = setTimeout(() => {
+      restore();
+      reject(new Error('timed out waiting for a client frame'));
+    }, timeoutMs);
+    server.onClientFrame = (device, frame) => {
+      previous?.(device, frame);
+      if (!predicate(frame, device.userId)) return;
+      clearTimeout(timer);
+      restore();
+      resolve(frame);
+    };
+  });
+}
+
+/**
+ * Lets frames already pushed by the fake server reach the client and be
+ * handled: one turn of the event loop (the fake delivers on setImmediate),
+ * then the client's frame queue drains. Not a sleep: nothing waits on time.
+ */
+export async function delivered(...clients: TidingsClient[]): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  for (const client of clients) await client.whenIdle();
+}

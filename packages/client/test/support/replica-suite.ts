@@ -164,6 +164,53 @@ export function replicaSuite(name: string, open: () => Promise<Replica>): void {
       expect(oldest.map((m) => m.id)).toEqual([10n]);
     });
 
+    it('stores receipt positions: delivered only forward and at least read, own read only forward, others\' read as given', async () => {
+      const at = (d: bigint, r: bigint) => ({ delivered: d as EntryId, read: r as EntryId });
+      const first = await replica.applyReceipts(CONV, [{ userId: OTHER.userId, ...at(9n, 5n) }, { userId: ME.userId, ...at(0n, 7n) }], ME.userId);
+      expect(first).toEqual([
+        { userId: OTHER.userId, ...at(9n, 5n) },
+        { userId: ME.userId, ...at(7n, 7n) },
+      ]);
+      // Unchanged items are not reported; delivered never moves back; a hidden read (0) is stored as 0 for others only.
+      const second = await replica.applyReceipts(CONV, [{ userId: OTHER.userId, ...at(4n, 0n) }, { userId: ME.userId, ...at(7n, 3n) }], ME.userId);
+      expect(second).toEqual([{ userId: OTHER.userId, ...at(9n, 0n) }]);
+      const stored = await replica.receipts(CONV);
+      expect(stored).toHaveLength(2);
+      expect(stored).toContainEqual({ userId: ME.userId, ...at(7n, 7n) });
+      expect(await replica.receipts(99n as ConversationId)).toEqual([]);
+    });
+
+    it('counts unread exactly: others\' Text/Media/Document above the own read position', async () => {
+      const sys = entry(2n, 0n, OTHER, 'sys', EntryType.System);
+      await replica.applyEntries(CONV, [
+        { entry: sys, content: { kind: 'system', event: { op: 'created', userIds: [], by: null } } },
+        text(entry(3n, 2n)),
+        text(entry(4n, 3n, ME, 'mine')),
+        { entry: entry(5n, 4n, OTHER, 'media', EntryType.Media), content: { kind: 'unsupported', entryType: EntryType.Media } },
+        { entry: entry(6n, 5n, OTHER, 'crdt', EntryType.Crdt), content: null },
+        text(entry(8n, 6n)),
+      ]);
+      const m = pending('p', 1000);
+      await replica.enqueue(m, outboxItem(m));
+      expect(await replica.unreadCount(CONV, ME.userId)).toBe(3);
+      expect(await replica.unreadCount(CONV, OTHER.userId)).toBe(2); // the own text and the pending one
+      await replica.applyReceipts(CONV, [{ userId: ME.userId, delivered: 5n as EntryId, read: 5n as EntryId }], ME.userId);
+      expect(await replica.unreadCount(CONV, ME.userId)).toBe(1);
+      await replica.applyReceipts(CONV, [{ userId: ME.userId, delivered: 8n as EntryId, read: 8n as EntryId }], ME.userId);
+      expect(await replica.unreadCount(CONV, ME.userId)).toBe(0);
+      expect(await replica.unreadCount(99n as ConversationId, ME.userId)).toBe(0);
+    });
+
+    it('finds the newest committed message, ignoring pending ones', async () => {
+      expect(await replica.newestMessageId(CONV)).toBeNull();
+      await replica.applyEntries(CONV, [text(entry(5n, 0n)), text(entry(9n, 5n))]);
+      const m = pending('p', 1000);
+      await replica.enqueue(m, outboxItem(m));
+      expect(await replica.newestMessageId(CONV)).toBe(9n);
+      expect(await replica.conversation(CONV)).toMatchObject({ id: CONV, cursor: 9n });
+      expect(await replica.conversation(99n as ConversationId)).toBeNull();
+    });
+
     it('stores system events with their ids', async () => {
       const e = entry(5n, 0n, OTHER, 'sys', EntryType.System);
       const event = { op: 'members_added', userIds: [3n as UserId], by: 2n as UserId };
