@@ -119,7 +119,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   accountRoutes(app, accounts, db);
   conversationRoutes(app, accounts, conversations, db);
   seedRoutes(app, { accounts, conversations, writer, db, receipts });
-  settingsRoutes(app, { accounts, privacy, switchboard: hub });
+  settingsRoutes(app, { accounts, privacy, switchboard: hub, receipts });
 
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });

@@ -63,7 +63,7 @@ describe.each(SWITCHBOARD_KINDS)('receipts, presence and typing with the %s swit
       const [ca, cb, cb2] = [await RawClient.connect(s.url, alice.token), await RawClient.connect(s.url, bob.token), await RawClient.connect(s.url, bob2.token)];
       // the snapshot after hello names both members at 0
       expect(ca.frames.find((f): f is ReceiptsFrame => f.t === 'receipts' && f.conversationId === conv)?.items).toHaveLength(2);
-      const acks = [];
+      const acks: SentFrame[] = [];
       for (let i = 0; i < 3; i++) acks.push(await sendAcked(ca, conv, `d${i}`));
       expect(await statuses(s.url, alice, bob.userId)).toEqual(['d2:sent', 'd1:sent', 'd0:sent']);
       cb.send({ t: 'ack', conversationId: conv, delivered: acks[1]!.id, read: 0n as EntryId });

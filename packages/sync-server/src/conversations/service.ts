@@ -27,6 +27,7 @@ import {
   lockConversations,
   membership,
   selfKey,
+  startReceipts,
   toInfo,
   type Membership,
 } from './store.js';
@@ -119,7 +120,7 @@ export class Conversations {
     await this.requireUsers(userIds);
     const now = this.d.clock();
     const result = await this.d.db.transaction(async (tx) => {
-      const last = (await lockConversations(tx, [conversationId])).get(conversationId) as EntryId;
+      const last = (await lockConversations(tx, [conversationId])).get(conversationId)!.lastId;
       const current = (await activeMembers(tx, [conversationId])).get(conversationId) ?? new Set();
       const added = [...new Set(userIds)].filter((u) => !current.has(u));
       if (added.length === 0) return undefined;
@@ -128,6 +129,7 @@ export class Conversations {
       }
       // New members read from the entry that announces them onwards, not the history before.
       await insertMembers(tx, conversationId, added.map((u) => ({ userId: u, admin: false })), last, now);
+      await startReceipts(tx, conversationId, added, last, now);
       const entry = await appendSystem(tx, this.d.ids, {
         conversationId,
         lastId: last,
@@ -148,7 +150,7 @@ export class Conversations {
     if (userId !== actor.userId && !m.admin) throw new TidingsError(ErrorCode.Forbidden, 'only a group admin can remove other members');
     const now = this.d.clock();
     const result = await this.d.db.transaction(async (tx) => {
-      const last = (await lockConversations(tx, [conversationId])).get(conversationId) as EntryId;
+      const last = (await lockConversations(tx, [conversationId])).get(conversationId)!.lastId;
       const current = (await activeMembers(tx, [conversationId])).get(conversationId) ?? new Set();
       if (!current.has(userId)) throw new TidingsError(ErrorCode.NotFound, 'that user is not a member of this group');
       const entry = await appendSystem(tx, this.d.ids, {

@@ -61,6 +61,17 @@ export async function insertMembers(
   );
 }
 
+/** A joiner's receipt positions start where their membership does, so older messages do not count as undelivered to them. */
+export async function startReceipts(tx: SqlExecutor, conversationId: ConversationId, userIds: readonly UserId[], at: EntryId, now: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO receipts AS t (conversation_id, user_id, delivered_upto, read_upto, updated_at)
+     SELECT $1, u, $2, $2, $3 FROM unnest($4::bigint[]) AS x(u)
+     ON CONFLICT (conversation_id, user_id) DO UPDATE
+       SET delivered_upto = GREATEST(t.delivered_upto, EXCLUDED.delivered_upto), read_upto = GREATEST(t.read_upto, EXCLUDED.read_upto)`,
+    [str(conversationId), str(at), now, userIds.map(str)],
+  );
+}
+
 export async function endMembership(tx: SqlExecutor, conversationId: ConversationId, userId: UserId, untilId: EntryId): Promise<void> {
   await tx.query('UPDATE members SET until_id = $3 WHERE conversation_id = $1 AND user_id = $2', [
     str(conversationId),

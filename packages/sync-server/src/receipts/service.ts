@@ -44,6 +44,24 @@ export class Receipts {
     }
   }
 
+  /** Re-publish full positions of a user's conversations to all their members (after a privacy change alters who sees what). */
+  async republishFor(userId: UserId): Promise<void> {
+    const { rows } = await this.d.db.query<{ conversation_id: unknown }>(
+      'SELECT conversation_id FROM members WHERE user_id = $1 AND until_id IS NULL',
+      [String(userId)],
+    );
+    const convs = rows.map((r) => BigInt(r.conversation_id as string) as ConversationId);
+    const all = await receiptsOf(this.d.db, convs);
+    const everyone = new Set<UserId>();
+    for (const items of all.values()) for (const i of items) everyone.add(i.userId);
+    const privacy = await this.d.privacy.get(everyone);
+    for (const [conversationId, items] of all) {
+      for (const { frame, viewers } of receiptFrames(conversationId, items, items.map((i) => i.userId), privacy)) {
+        this.d.switchboard.toUsers(viewers, frame);
+      }
+    }
+  }
+
   /** One receipts frame per conversation with every member's positions as `viewer` may see them (sent after hello). */
   async snapshotFrames(viewer: UserId, conversationIds: readonly ConversationId[]): Promise<Uint8Array[]> {
     const all = await receiptsOf(this.d.db, conversationIds);

@@ -84,7 +84,7 @@ export async function until(clients: TidingsClient[], check: () => Promise<boole
         }
       });
     };
-    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation'];
+    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread'];
     for (const c of clients) for (const e of events) offs.push(c.on(e, recheck));
   });
 }
