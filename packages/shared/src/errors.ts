@@ -23,6 +23,8 @@ export const ErrorCode = {
   NotFound: 'not_found',
   /** The request conflicts with existing state (e.g. the username is taken). */
   Conflict: 'conflict',
+  /** An MLS message was made for an epoch the conversation has left (or not reached): process the newer Commit, then retry. */
+  StaleEpoch: 'stale_epoch',
   /** Too many requests; retry after the given delay. */
   RateLimited: 'rate_limited',
   /** A dependency (database, cache) is down; the request may be retried as is. */
@@ -58,6 +60,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   not_a_member: 403,
   not_found: 404,
   conflict: 409,
+  stale_epoch: 409,
   rate_limited: 429,
   unavailable: 503,
   shutting_down: 503,

@@ -43,3 +43,17 @@ export const MAX_ITEMS_PER_FRAME = 4096;
 export const TYPING_TTL_MS = 6000;
 /** A device's typing frames for one conversation are passed on at most this often, in ms. */
 export const TYPING_MIN_INTERVAL_MS = 1000;
+/** Largest KeyPackage accepted, in bytes (post-quantum suites make them ~2.7 KiB). */
+export const MAX_KEY_PACKAGE_BYTES = 16 * 1024;
+/** Most KeyPackages the server keeps in stock per device. */
+export const MAX_KEY_PACKAGES_PER_DEVICE = 100;
+/** Most KeyPackages in one upload. */
+export const MAX_KEY_PACKAGES_PER_UPLOAD = 100;
+/** A device whose stock falls to this many is told to upload more. */
+export const KEY_PACKAGE_LOW_WATER = 10;
+/** Largest device-inbox item (a Welcome into a large group carries the ratchet tree), in bytes. */
+export const MAX_INBOX_ITEM_BYTES = 768 * 1024;
+/** Most items in one inbox post. */
+export const MAX_INBOX_ITEMS_PER_POST = 256;
+/** Most undelivered items one device's inbox holds; posts beyond it are refused. */
+export const MAX_INBOX_ITEMS_PER_DEVICE = 10_000;

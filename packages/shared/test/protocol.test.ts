@@ -46,6 +46,7 @@ const clientFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
   fc.record({ t: fc.constant('ack' as const), conversationId: id.map((v) => v as ConversationId), delivered: pos.map((v) => v as EntryId), read: pos.map((v) => v as EntryId) }),
   fc.record({ t: fc.constant('typing' as const), conversationId: id.map((v) => v as ConversationId), active: fc.boolean() }),
   fc.record({ t: fc.constant('watch' as const), userIds: fc.array(id.map((v) => v as UserId), { maxLength: 20 }) }),
+  fc.record({ t: fc.constant('inbox_ack' as const), upto: id }),
 );
 
 const entriesFrame = fc
@@ -107,6 +108,14 @@ const serverFrame: fc.Arbitrary<ServerFrame> = fc.oneof(
     items: fc.array(fc.record({ userId: id.map((v) => v as UserId), status: fc.constantFrom(0 as const, 1 as const, 2 as const), lastSeen: fc.nat() }), { maxLength: 10 }),
   }),
   fc.record({ t: fc.constant('settings' as const), readReceipts: fc.boolean(), showLastSeen: fc.boolean() }),
+  fc.record({
+    t: fc.constant('inbox' as const),
+    items: fc.array(
+      fc.record({ id, senderUserId: id.map((v) => v as UserId), senderDeviceId: id.map((v) => v as DeviceId), kind: fc.constantFrom(1 as const, 2 as const), createdAt: fc.nat(), body }),
+      { maxLength: 5 },
+    ),
+  }),
+  fc.record({ t: fc.constant('key_packages_low' as const), stock: fc.nat() }),
 );
 
 /** Decoding must either succeed or throw a TidingsError: never anything else. */

@@ -23,6 +23,7 @@ import { PrivacyStore } from './privacy/settings.js';
 import { Receipts } from './receipts/service.js';
 import { MembersCache } from './conversations/members-cache.js';
 import { settingsRoutes } from './privacy/routes.js';
+import { deliveryRoutes } from './mls/routes.js';
 import { Connection, ConnState } from './sync/connection.js';
 import { Accounts } from './accounts/service.js';
 import { Conversations } from './conversations/service.js';
@@ -120,6 +121,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   conversationRoutes(app, accounts, conversations, db);
   seedRoutes(app, { accounts, conversations, writer, db, receipts });
   settingsRoutes(app, { accounts, privacy, switchboard: hub, receipts });
+  deliveryRoutes(app, { accounts, db, ids, clock, switchboard: hub });
 
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });

@@ -25,8 +25,6 @@ const GRACE_MS = 5000;
 const overrides = (kind: SwitchboardKind): Partial<ServerConfig> =>
   kind === 'redis' ? { redisUrl: REDIS_URL, redisPrefix: redisPrefix(), presenceGraceMs: GRACE_MS } : { presenceGraceMs: GRACE_MS };
 
-const receiptOf = (c: RawClient, conv: ConversationId, user: string) => (f: ServerFrame) =>
-  f.t === 'receipts' && f.conversationId === conv && f.items.some((i) => i.userId === BigInt(user));
 /** The newest position of `user` that `c` has been told. */
 function position(c: RawClient, conv: ConversationId, user: string): { delivered: bigint; read: bigint } {
   let out = { delivered: 0n, read: 0n };

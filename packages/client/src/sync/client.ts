@@ -192,6 +192,11 @@ export class TidingsClient {
    * user's other devices; senders see it as read unless either side has read
    * receipts off. Positions only move forward; works offline (acked on reconnect).
    */
+  /** Tell the server this device has handled its inbox items up to `upto` (they are deleted there). */
+  ackInbox(upto: bigint): boolean {
+    return this.connection.send({ t: 'inbox_ack', upto });
+  }
+
   markRead(conversationId: ConversationId, upto?: EntryId): Promise<void> {
     return this.receiptTracker.markRead(conversationId, upto);
   }
@@ -383,6 +388,12 @@ export class TidingsClient {
         await this.serverError(frame.code, frame.message, frame.ref);
         return;
       case 'pong':
+        return;
+      case 'inbox':
+        this.events.emit('inbox', frame.items);
+        return;
+      case 'key_packages_low':
+        this.events.emit('keyPackagesLow', frame.stock);
         return;
       default: {
         const never: never = frame;

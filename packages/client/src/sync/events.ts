@@ -1,5 +1,5 @@
 /** The events of a TidingsClient, declared once. */
-import type { ConversationId, PresenceItem, TidingsError, UserId } from '@tidings/shared';
+import type { ConversationId, InboxItem, PresenceItem, TidingsError, UserId } from '@tidings/shared';
 import type { Conversation } from '../model/conversation.js';
 import type { Message } from '../model/message.js';
 import type { ReceiptsChange, UnreadChange } from '../model/receipt.js';
@@ -27,6 +27,10 @@ export interface TidingsEvents {
   typing: { readonly conversationId: ConversationId; readonly userIds: readonly UserId[] };
   /** The user's privacy settings arrived or changed. */
   settings: PrivacySettings;
+  /** Device-addressed items arrived (MLS Welcomes, history for a new device); call ackInbox once handled. */
+  inbox: readonly InboxItem[];
+  /** The server's stock of this device's KeyPackages is low: upload more. */
+  keyPackagesLow: number;
   /** A conversation was added or changed (members, name, removal). */
   conversation: Conversation;
   /**

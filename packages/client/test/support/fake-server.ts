@@ -319,6 +319,8 @@ export class FakeServer {
         this.pushPresence(conn, [...conn.watched]);
         return;
       }
+      case 'inbox_ack':
+        return; // the fake keeps no device inboxes
       default: {
         const never: never = frame;
         throw new Error(`unknown frame ${String(never)}`);

@@ -16,6 +16,7 @@ import {
   MAX_GROUP_NAME_CHARS,
   MAX_ITEMS_PER_FRAME,
   MAX_WATCHED_USERS,
+  MAX_INBOX_ITEM_BYTES,
   MAX_TEXT_BYTES,
   MAX_TOKEN_BYTES,
 } from '../limits.js';
@@ -23,6 +24,7 @@ import { FrameReader } from './reader.js';
 import {
   PROTOCOL_VERSION,
   PresenceStatus,
+  isInboxKind,
   isConversationKind,
   isEntryType,
   type ClientFrame,
@@ -217,6 +219,15 @@ const clientCodecs: Codecs<ClientFrame> = {
       return { t: 'watch', userIds };
     },
   },
+  inbox_ack: {
+    tag: 8,
+    encode(e, f) {
+      writeId(e, f.upto);
+    },
+    decode(r) {
+      return { t: 'inbox_ack', upto: readId(r, 'upto') };
+    },
+  },
 };
 
 // ---- server frames ----
@@ -387,6 +398,44 @@ const serverCodecs: Codecs<ServerFrame> = {
     decode(r) {
       const readReceipts = r.bool('readReceipts');
       return { t: 'settings', readReceipts, showLastSeen: r.bool('showLastSeen') };
+    },
+  },
+  inbox: {
+    tag: 12,
+    encode(e, f) {
+      if (f.items.length > MAX_ITEMS_PER_FRAME) throw new TidingsError(ErrorCode.PayloadTooLarge, 'too many inbox items');
+      encoding.writeVarUint(e, f.items.length);
+      for (const i of f.items) {
+        writeId(e, i.id);
+        writeId(e, i.senderUserId);
+        writeId(e, i.senderDeviceId);
+        encoding.writeUint8(e, i.kind);
+        encoding.writeVarUint(e, i.createdAt);
+        writeBoundedBytes(e, i.body, MAX_INBOX_ITEM_BYTES, 'inbox item');
+      }
+    },
+    decode(r) {
+      const n = r.count('inbox items', MAX_ITEMS_PER_FRAME, 28);
+      const items = [];
+      for (let i = 0; i < n; i++) {
+        const id = readId(r, 'inbox id');
+        const senderUserId = readId(r, 'sender user id') as UserId;
+        const senderDeviceId = readId(r, 'sender device id') as DeviceId;
+        const kind = r.u8('inbox kind');
+        if (!isInboxKind(kind)) throw new TidingsError(ErrorCode.InvalidFrame, `unknown inbox kind ${kind}`);
+        const createdAt = r.uint('createdAt');
+        items.push({ id, senderUserId, senderDeviceId, kind, createdAt, body: r.bytes('inbox item', MAX_INBOX_ITEM_BYTES) });
+      }
+      return { t: 'inbox', items };
+    },
+  },
+  key_packages_low: {
+    tag: 13,
+    encode(e, f) {
+      encoding.writeVarUint(e, f.stock);
+    },
+    decode(r) {
+      return { t: 'key_packages_low', stock: r.uint('stock') };
     },
   },
 };

@@ -127,7 +127,12 @@ export interface WatchFrame {
   readonly t: 'watch';
   readonly userIds: readonly UserId[];
 }
-export type ClientFrame = HelloFrame | SendFrame | PullFrame | PingFrame | AckFrame | TypingFrame | WatchFrame;
+/** The device has processed its inbox items up to `upto`; the server deletes them. */
+export interface InboxAckFrame {
+  readonly t: 'inbox_ack';
+  readonly upto: bigint;
+}
+export type ClientFrame = HelloFrame | SendFrame | PullFrame | PingFrame | AckFrame | TypingFrame | WatchFrame | InboxAckFrame;
 
 // ---- server -> client ----
 export interface WelcomeFrame {
@@ -217,7 +222,38 @@ export interface SettingsFrame {
   /** When false the user neither shows nor sees last-seen times. */
   readonly showLastSeen: boolean;
 }
+/** What a device-inbox item carries. */
+export const InboxKind = {
+  /** An MLS Welcome: join the group it names. */
+  Welcome: 1,
+  /** History for a newly linked device, end-to-end encrypted by one of the user's other devices. */
+  History: 2,
+} as const;
+export type InboxKind = (typeof InboxKind)[keyof typeof InboxKind];
+export const isInboxKind = (v: number): v is InboxKind => v === InboxKind.Welcome || v === InboxKind.History;
+
+export interface InboxItem {
+  /** Increasing per device; ack up to it. */
+  readonly id: bigint;
+  readonly senderUserId: UserId;
+  readonly senderDeviceId: DeviceId;
+  readonly kind: InboxKind;
+  readonly createdAt: number;
+  readonly body: Uint8Array;
+}
+/** Device-addressed payloads, oldest first: pending ones after hello, new ones live. */
+export interface InboxFrame {
+  readonly t: 'inbox';
+  readonly items: readonly InboxItem[];
+}
+/** This device's KeyPackage stock is low: upload more. */
+export interface KeyPackagesLowFrame {
+  readonly t: 'key_packages_low';
+  readonly stock: number;
+}
 export type ServerFrame =
+  | InboxFrame
+  | KeyPackagesLowFrame
   | ReceiptsFrame
   | TypingServerFrame
   | PresenceFrame

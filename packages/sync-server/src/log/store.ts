@@ -42,17 +42,31 @@ export const rowToEntry = (r: EntryRow): Entry => ({
   createdAt: Number(r.created_at),
 });
 
-/** Lock conversation rows (in id order, so concurrent batches cannot deadlock) and read last_id. */
-export async function lockConversations(
-  tx: SqlExecutor,
-  ids: readonly ConversationId[],
-): Promise<Map<ConversationId, EntryId>> {
+export interface LockedConversation {
+  lastId: EntryId;
+  /** The MLS epoch, null before the conversation's first Commit. */
+  mlsEpoch: bigint | null;
+}
+
+/** Lock conversation rows (in id order, so concurrent batches cannot deadlock) and read last_id and the MLS epoch. */
+export async function lockConversations(tx: SqlExecutor, ids: readonly ConversationId[]): Promise<Map<ConversationId, LockedConversation>> {
   const sorted = [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const { rows } = await tx.query<{ id: unknown; last_id: unknown }>(
-    'SELECT id, last_id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+  const { rows } = await tx.query<{ id: unknown; last_id: unknown; mls_epoch: unknown }>(
+    'SELECT id, last_id, mls_epoch FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
     [sorted.map(str)],
   );
-  return new Map(rows.map((r) => [big(r.id) as ConversationId, big(r.last_id) as EntryId]));
+  return new Map(
+    rows.map((r) => [big(r.id) as ConversationId, { lastId: big(r.last_id) as EntryId, mlsEpoch: r.mls_epoch === null ? null : big(r.mls_epoch) }]),
+  );
+}
+
+/** Record conversations' new MLS epochs (after Commits in a batch). */
+export async function setEpochs(tx: SqlExecutor, epochs: ReadonlyMap<ConversationId, bigint>): Promise<void> {
+  if (epochs.size === 0) return;
+  await tx.query('UPDATE conversations c SET mls_epoch = x.e FROM unnest($1::bigint[], $2::bigint[]) AS x(id, e) WHERE c.id = x.id', [
+    [...epochs.keys()].map(str),
+    [...epochs.values()].map(str),
+  ]);
 }
 
 /** Active members of these conversations (as of the locks held). */

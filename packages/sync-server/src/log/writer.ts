@@ -16,7 +16,8 @@ import {
 } from '@tidings/shared';
 import type { Logger } from 'pino';
 import type { SqlClient } from '../storage/sql.js';
-import { activeMembers, findExisting, idempotencyKey, insertEntries, lockConversations, type NewEntry } from './store.js';
+import { activeMembers, findExisting, idempotencyKey, insertEntries, lockConversations, setEpochs, type NewEntry } from './store.js';
+import { checkEpoch } from '../mls/epochs.js';
 import { toStoreError } from '../storage/errors.js';
 
 export interface AppendResult {
@@ -117,6 +118,7 @@ export class LogWriter {
       const allowed = reqs.filter((r) => last.has(r.conversationId) && members.get(r.conversationId)?.has(r.senderUserId));
       const existing = await findExisting(tx, allowed);
       const fresh: Entry[] = [];
+      const epochsMoved = new Map<ConversationId, bigint>();
       const outcomes = reqs.map((r): Outcome => {
         if (!last.has(r.conversationId)) {
           return { ok: false, error: new TidingsError(ErrorCode.NotFound, 'no such conversation') };
@@ -127,15 +129,23 @@ export class LogWriter {
         const key = idempotencyKey(r);
         const seen = existing.get(key);
         if (seen) return { ok: true, result: { entry: seen, duplicate: true } };
-        const prevId = last.get(r.conversationId) as EntryId;
+        const conv = last.get(r.conversationId)!;
+        const epoch = checkEpoch(r, conv.mlsEpoch);
+        if (!epoch.ok) return { ok: false, error: epoch.error };
+        if (epoch.nextEpoch !== conv.mlsEpoch && epoch.nextEpoch !== null) {
+          conv.mlsEpoch = epoch.nextEpoch;
+          epochsMoved.set(r.conversationId, epoch.nextEpoch);
+        }
+        const prevId = conv.lastId;
         const id = ids.nextAfter(prevId) as EntryId;
         const entry: Entry = { ...r, id, prevId, createdAt: clock() };
-        last.set(r.conversationId, id);
+        conv.lastId = id;
         existing.set(key, entry);
         fresh.push(entry);
         return { ok: true, result: { entry, duplicate: false } };
       });
       await insertEntries(tx, fresh);
+      await setEpochs(tx, epochsMoved);
       return { outcomes, committed: { entries: fresh, members } };
     });
   }

@@ -92,6 +92,33 @@ ALTER TABLE users ADD COLUMN show_last_seen boolean NOT NULL DEFAULT true;
 ALTER TABLE users ADD COLUMN last_seen bigint;
 `,
   },
+  {
+    version: 3,
+    name: 'MLS delivery service: key packages, device inboxes, epochs',
+    sql: `
+-- KeyPackages a device uploaded for others to add it to groups; each is handed out once.
+CREATE TABLE key_packages (
+  device_id bigint NOT NULL,
+  id bigint NOT NULL,
+  body bytea NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (device_id, id)
+);
+-- Device-addressed payloads (Welcome messages, history transfer), deleted when the device acks them.
+CREATE TABLE inbox (
+  device_id bigint NOT NULL,
+  id bigint NOT NULL,
+  sender_user_id bigint NOT NULL,
+  sender_device_id bigint NOT NULL,
+  kind smallint NOT NULL,
+  body bytea NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (device_id, id)
+);
+-- The MLS epoch a conversation's group is in, once its first Commit is logged (NULL before).
+ALTER TABLE conversations ADD COLUMN mls_epoch bigint;
+`,
+  },
 ];
 
 /** Apply every migration not yet applied, under an advisory lock so concurrent nodes take turns. */

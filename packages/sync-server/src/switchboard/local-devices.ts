@@ -1,5 +1,5 @@
 /** The devices attached to this node, by user, and who watches whose presence. Shared by both switchboards. */
-import type { UserId } from '@tidings/shared';
+import type { DeviceId, UserId } from '@tidings/shared';
 import type { DeviceSink, PresenceState } from './port.js';
 
 export class LocalDevices {
@@ -38,10 +38,11 @@ export class LocalDevices {
     return this.byUser.keys();
   }
 
-  deliver(userIds: Iterable<UserId>, frame: Uint8Array): void {
+  /** Deliver to every device of these users, or only to `onlyDevice` when given. */
+  deliver(userIds: Iterable<UserId>, frame: Uint8Array, onlyDevice?: DeviceId): void {
     for (const u of userIds) {
       const set = this.byUser.get(u);
-      if (set) for (const sink of set) sink.deliver(frame);
+      if (set) for (const sink of set) if (onlyDevice === undefined || sink.deviceId === onlyDevice) sink.deliver(frame);
     }
   }
 

@@ -1,5 +1,5 @@
 /** The single-node switchboard: routes, presence and fan-out in process memory. */
-import type { UserId } from '@tidings/shared';
+import type { DeviceId, UserId } from '@tidings/shared';
 import type { DeviceSink, PresenceState, Switchboard, SwitchboardOptions } from './port.js';
 import { LocalDevices } from './local-devices.js';
 
@@ -34,6 +34,10 @@ export class LocalSwitchboard implements Switchboard {
 
   toUsers(userIds: Iterable<UserId>, frame: Uint8Array): void {
     this.devices.deliver(userIds, frame);
+  }
+
+  toDevice(userId: UserId, deviceId: DeviceId, frame: Uint8Array): void {
+    this.devices.deliver([userId], frame, deviceId);
   }
 
   async watch(sink: DeviceSink, userIds: readonly UserId[]): Promise<PresenceState[]> {

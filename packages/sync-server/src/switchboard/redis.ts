@@ -13,7 +13,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { UserId } from '@tidings/shared';
+import type { DeviceId, UserId } from '@tidings/shared';
 import type { DeviceSink, PresenceState, Switchboard, SwitchboardOptions } from './port.js';
 import { LocalDevices } from './local-devices.js';
 import { decodeNodeMessage, encodeNodeMessage } from './node-channel.js';
@@ -157,7 +157,12 @@ export class RedisSwitchboard implements Switchboard {
     if (users.length > 0) void this.route(users, frame);
   }
 
-  private async route(users: UserId[], frame: Uint8Array): Promise<void> {
+  toDevice(userId: UserId, deviceId: DeviceId, frame: Uint8Array): void {
+    this.devices.deliver([userId], frame, deviceId);
+    void this.route([userId], frame, deviceId);
+  }
+
+  private async route(users: UserId[], frame: Uint8Array, onlyDevice?: DeviceId): Promise<void> {
     try {
       const now = this.opts.clock();
       const pipe = this.cmd.pipeline();
@@ -175,7 +180,7 @@ export class RedisSwitchboard implements Switchboard {
       });
       if (byNode.size === 0) return;
       const out = this.cmd.pipeline();
-      for (const [node, list] of byNode) out.publish(this.nodeChannel(node), encodeNodeMessage(list, frame));
+      for (const [node, list] of byNode) out.publish(this.nodeChannel(node), encodeNodeMessage(list, frame, onlyDevice));
       this.publishes += byNode.size;
       await out.exec();
     } catch (err) {
@@ -187,7 +192,7 @@ export class RedisSwitchboard implements Switchboard {
   private onMessage(channel: string, message: Buffer): void {
     if (channel === this.nodeChannel(this.opts.nodeId)) {
       const m = decodeNodeMessage(message);
-      if (m) this.devices.deliver(m.userIds, m.frame);
+      if (m) this.devices.deliver(m.userIds, m.frame, m.onlyDevice);
       return;
     }
     const prefix = `${this.opts.keyPrefix}presence:`;

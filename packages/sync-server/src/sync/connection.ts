@@ -35,6 +35,7 @@ import type { Receipts } from '../receipts/service.js';
 import type { PrivacyStore } from '../privacy/settings.js';
 import type { MembersCache } from '../conversations/members-cache.js';
 import { watchable } from '../presence/watchable.js';
+import { ackInbox, readInbox } from '../mls/inbox.js';
 import { streamConversation, type PageSink } from './catchup.js';
 import type { Metrics } from '../metrics.js';
 
@@ -50,6 +51,9 @@ export const ConnState = {
   Closed: 'closed',
 } as const;
 export type ConnState = (typeof ConnState)[keyof typeof ConnState];
+
+/** Inbox items per frame during catch-up. */
+const INBOX_PAGE = 64;
 
 /** Conversations one socket tracks typing rate limits for before forgetting them all. */
 const MAX_TYPING_CONVERSATIONS = 256;
@@ -185,6 +189,8 @@ export class Connection implements DeviceSink {
         return void this.onTyping(frame);
       case 'watch':
         return void this.onWatch(frame.userIds);
+      case 'inbox_ack':
+        return void ackInbox(this.d.db, this.deviceId, frame.upto).catch((err: unknown) => this.d.logger.warn({ err }, 'inbox ack failed'));
       default: {
         const never: never = frame;
         throw new Error(`unhandled frame ${(never as ClientFrame).t}`);
@@ -216,6 +222,13 @@ export class Connection implements DeviceSink {
     const cursor = new Map<ConversationId, EntryId>(hello.cursor.map((c) => [c.conversationId, c.upto]));
     const settings = await this.d.privacy.one(this.userId);
     this.sendRaw(encodeServerFrame({ t: 'settings', ...settings }));
+    // Device-addressed items (MLS Welcomes) first: the entries that follow may need the groups they open.
+    for (let after = 0n; ; ) {
+      const items = await readInbox(this.d.db, this.deviceId, after, INBOX_PAGE);
+      if (items.length > 0) this.sendRaw(encodeServerFrame({ t: 'inbox', items }));
+      if (items.length < INBOX_PAGE) break;
+      after = items[items.length - 1]!.id;
+    }
     const convs = await conversationInfos(this.d.db, this.userId);
     for (const { info } of convs) this.sendRaw(encodeServerFrame({ t: 'conversation', conversation: info }));
     const active = convs.filter(({ info }) => !info.left).map(({ info }) => info.id);
