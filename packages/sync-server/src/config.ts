@@ -2,6 +2,7 @@
  * The server's one config object. Environment variables are read here and
  * nowhere else; every option says its default, unit and why.
  */
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MAX_NODE_ID } from '@tidings/shared';
 
@@ -34,11 +35,17 @@ export interface ServerConfig {
   readonly presenceGraceMs: number;
   /** Lifetime of a node's route entries in Redis without a refresh, in ms. Env ROUTE_TTL_MS, default 30000. */
   readonly routeTtlMs: number;
+  /** Directory of the built web app to serve at `/`; unset or missing means API only. Env WEB_DIR, default apps/web/dist of this checkout. */
+  readonly webDir: string | undefined;
   /** How long graceful shutdown waits for pending writes, in ms. Env SHUTDOWN_GRACE_MS, default 10000. */
   readonly shutdownGraceMs: number;
 }
 
+/** apps/web/dist of the checkout this server runs from. */
+const CHECKOUT_WEB_DIR = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
+
 export const DEFAULTS: Omit<ServerConfig, 'databaseUrl' | 'redisUrl'> = {
+  webDir: CHECKOUT_WEB_DIR,
   redisPrefix: 'tidings:',
   presenceGraceMs: 15_000,
   routeTtlMs: 30_000,
@@ -71,6 +78,7 @@ const EnvSchema = z.object({
   REDIS_PREFIX: z.string().min(1).max(64).optional(),
   PRESENCE_GRACE_MS: int(0, 600_000).optional(),
   ROUTE_TTL_MS: int(1000, 600_000).optional(),
+  WEB_DIR: z.string().min(1).optional(),
 });
 
 /** Read the config from the environment; a bad value fails with a message naming the variable. */
@@ -97,5 +105,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
     redisPrefix: e.REDIS_PREFIX ?? DEFAULTS.redisPrefix,
     presenceGraceMs: e.PRESENCE_GRACE_MS ?? DEFAULTS.presenceGraceMs,
     routeTtlMs: e.ROUTE_TTL_MS ?? DEFAULTS.routeTtlMs,
+    webDir: e.WEB_DIR ?? DEFAULTS.webDir,
   };
 }

@@ -24,6 +24,7 @@ import { Receipts } from './receipts/service.js';
 import { MembersCache } from './conversations/members-cache.js';
 import { settingsRoutes } from './privacy/routes.js';
 import { deliveryRoutes } from './mls/routes.js';
+import { serveWebApp } from './http/web-app.js';
 import { Connection, ConnState } from './sync/connection.js';
 import { Accounts } from './accounts/service.js';
 import { Conversations } from './conversations/service.js';
@@ -123,6 +124,8 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   settingsRoutes(app, { accounts, privacy, switchboard: hub, receipts });
   deliveryRoutes(app, { accounts, db, ids, clock, switchboard: hub });
 
+  const webApp = await serveWebApp(app, cfg.webDir);
+
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   const limits = { maxSocketBufferBytes: cfg.maxSocketBufferBytes, catchupHighWaterBytes: 1024 * 1024, maxBadFrames: 16, maxInflightSends: 1024 };
@@ -151,7 +154,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
-  logger.info({ url, store: db.kind, node: cfg.nodeId }, 'tidings sync server listening');
+  logger.info({ url, store: db.kind, node: cfg.nodeId, webApp: webApp ? cfg.webDir : null }, 'tidings sync server listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,0 +1,117 @@
+/**
+ * The engine API: what a tab (a view) may ask of the one engine per origin.
+ * Everything crossing it is structured-cloneable (ids stay bigint). Tokens and
+ * keys never cross it: they stay in the worker that runs the engine.
+ */
+import type { ConversationId, DeviceId, EntryId, PresenceItem, UserId } from '@tidings/shared';
+import type { ConnectionState, ConversationKindName, MessageContent, MessageState, PrivacySettings } from '@tidings/client';
+
+/** Who is signed in on this origin. */
+export interface SessionInfo {
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly username: string;
+}
+
+/** A message as the views render it (no sealed body). */
+export interface MessageView {
+  readonly uid: string;
+  readonly conversationId: ConversationId;
+  /** Sort key within the conversation (opaque; the `before` bound of a history page). */
+  readonly seq: string;
+  readonly id: EntryId | null;
+  readonly senderUserId: UserId;
+  readonly content: MessageContent;
+  readonly createdAt: number;
+  /** Stored state; a view derives delivered/read for its own sent messages from a ReceiptView. */
+  readonly state: MessageState;
+}
+
+/** The other members' lowest receipt positions in one conversation (null when there are none). */
+export interface ReceiptView {
+  readonly delivered: bigint | null;
+  readonly read: bigint | null;
+}
+
+/** One row of the chat list. */
+export interface ChatSummary {
+  readonly id: ConversationId;
+  readonly kind: ConversationKindName;
+  /** Group name, or the DM peer's username (or a placeholder while unknown). */
+  readonly title: string;
+  readonly members: readonly UserId[];
+  /** For a DM, the other member. */
+  readonly peer: UserId | null;
+  readonly left: boolean;
+  readonly unread: number;
+  readonly last: MessageView | null;
+}
+
+/** What changed in the engine; views re-read what they show. Delivered in batches. */
+export type EngineEvent =
+  /** Signed in or out (in any tab). */
+  | { readonly type: 'session'; readonly session: SessionInfo | null }
+  /** Connection state of the engine. */
+  | { readonly type: 'status'; readonly status: ConnectionState }
+  /** A message was added or changed (optimistic send, arrival, sent ack, failure). */
+  | { readonly type: 'message'; readonly message: MessageView }
+  /** Receipt positions moved in a conversation. */
+  | { readonly type: 'receipts'; readonly conversationId: ConversationId; readonly receipts: ReceiptView }
+  /** The chat list changed (conversation added or changed, unread counts). */
+  | { readonly type: 'chats' }
+  /** Watched users' presence changed. */
+  | { readonly type: 'presence'; readonly items: readonly PresenceItem[] }
+  /** Who is typing in a conversation. */
+  | { readonly type: 'typing'; readonly conversationId: ConversationId; readonly userIds: readonly UserId[] }
+  /** Privacy settings arrived or changed. */
+  | { readonly type: 'settings'; readonly settings: PrivacySettings }
+  /** Usernames were learned for these users. */
+  | { readonly type: 'names'; readonly names: ReadonlyMap<UserId, string> }
+  /** Something the user should see (message is human-readable). */
+  | { readonly type: 'error'; readonly message: string };
+
+export type EngineListener = (events: readonly EngineEvent[]) => void;
+
+export interface EngineApi {
+  /** Adds a listener; returns a subscription id for `unsubscribe`. */
+  subscribe(listener: EngineListener): Promise<number>;
+  unsubscribe(id: number): Promise<void>;
+
+  session(): Promise<SessionInfo | null>;
+  register(username: string, password: string): Promise<SessionInfo>;
+  login(username: string, password: string): Promise<SessionInfo>;
+  logout(): Promise<void>;
+
+  status(): Promise<ConnectionState>;
+  /** The network may be back (e.g. the browser's `online` event): reconnect now instead of after backoff. */
+  nudge(): Promise<void>;
+
+  chats(): Promise<ChatSummary[]>;
+  chat(id: ConversationId): Promise<ChatSummary | null>;
+  /** The newest `limit` messages before `before` (a seq), oldest first. */
+  messages(id: ConversationId, limit: number, before?: string): Promise<MessageView[]>;
+  receipts(id: ConversationId): Promise<ReceiptView>;
+  sendText(id: ConversationId, text: string): Promise<MessageView>;
+  markRead(id: ConversationId): Promise<void>;
+
+  draft(id: ConversationId): Promise<string>;
+  saveDraft(id: ConversationId, text: string): Promise<void>;
+
+  /** Looks a user up by username (and remembers the name). */
+  findUser(username: string): Promise<{ userId: UserId; username: string }>;
+  /** Known usernames for these users (unknown ones are absent). */
+  names(userIds: readonly UserId[]): Promise<Map<UserId, string>>;
+  openDm(username: string): Promise<ConversationId>;
+  createGroup(name: string, usernames: readonly string[]): Promise<ConversationId>;
+  addMembers(id: ConversationId, usernames: readonly string[]): Promise<void>;
+  removeMember(id: ConversationId, userId: UserId): Promise<void>;
+
+  /** Which conversation a view has open (null: none); its members' presence is watched while open. */
+  focus(viewId: string, id: ConversationId | null): Promise<void>;
+  presence(userIds: readonly UserId[]): Promise<PresenceItem[]>;
+  typing(id: ConversationId): Promise<UserId[]>;
+  setTyping(id: ConversationId, active: boolean): Promise<void>;
+
+  settings(): Promise<PrivacySettings | null>;
+  updateSettings(patch: Partial<PrivacySettings>): Promise<PrivacySettings>;
+}

@@ -1,0 +1,266 @@
+/**
+ * One conversation: header (title, presence or typing), the windowed history
+ * (day separators, ticks, page-by-page scroll-back from the replica) and the
+ * composer (drafts per conversation, Enter to send, typing signals).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { ConversationId, UserId } from '@tidings/shared';
+import type { ChatSummary, MessageView, ReceiptView, SessionInfo } from '../engine/api.js';
+import { clockTime, toRows, upsertSorted, type Row } from '../lib/rows.js';
+import { tickLabel, tickState } from '../lib/ticks.js';
+import { useEngineEvent, useFrameCoalesced, useLink, useName, usePresence } from './engine-context.js';
+import { messageText } from './message-text.js';
+import { VirtualList } from './virtual-list.js';
+
+/** Messages per history page read from the replica. */
+const PAGE = 60;
+
+export function ConversationView({ id, session }: { id: ConversationId; session: SessionInfo }) {
+  const link = useLink();
+  const [chat, setChat] = useState<ChatSummary | null>(null);
+  const [messages, setMessages] = useState<MessageView[]>([]);
+  const [receipts, setReceipts] = useState<ReceiptView | null>(null);
+  const [typers, setTypers] = useState<readonly UserId[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const more = useRef(true);
+  const loading = useRef(false);
+  const atBottom = useRef(true);
+
+  const reloadChat = useFrameCoalesced(() => void link.engine.chat(id).then(setChat));
+
+  useEffect(() => {
+    let live = true;
+    more.current = true;
+    loading.current = false;
+    setLoaded(false);
+    setMessages([]);
+    setReceipts(null);
+    setChat(null);
+    void link.engine.focus(link.viewId, id);
+    void link.engine.chat(id).then((c) => live && setChat(c));
+    void link.engine.typing(id).then((t) => live && setTypers(t));
+    void link.engine.receipts(id).then((r) => live && setReceipts(r));
+    void link.engine.messages(id, PAGE).then((page) => {
+      if (!live) return;
+      more.current = page.length === PAGE;
+      setMessages(page);
+      setLoaded(true);
+    });
+    return () => {
+      live = false;
+      void link.engine.focus(link.viewId, null);
+    };
+  }, [link, id]);
+
+  useEngineEvent((e) => {
+    if (e.type === 'message' && e.message.conversationId === id) setMessages((list) => upsertSorted(list, e.message));
+    else if (e.type === 'receipts' && e.conversationId === id) setReceipts(e.receipts);
+    else if (e.type === 'typing' && e.conversationId === id) setTypers(e.userIds);
+    else if (e.type === 'chats' || e.type === 'names') reloadChat();
+  });
+
+  const olderPage = useCallback(() => {
+    if (!more.current || loading.current) return;
+    const oldest = messages[0];
+    if (!oldest) return;
+    loading.current = true;
+    void link.engine.messages(id, PAGE, oldest.seq).then((page) => {
+      loading.current = false;
+      more.current = page.length === PAGE;
+      if (page.length > 0) setMessages((list) => [...page, ...list]);
+    });
+  }, [link, id, messages]);
+
+  // Read what is on screen: the newest message from someone else, while the tab is visible and at the bottom.
+  const newest = messages[messages.length - 1];
+  const markRead = useCallback(() => {
+    if (!atBottom.current || document.visibilityState !== 'visible' || !chat || chat.unread === 0) return;
+    void link.engine.markRead(id);
+  }, [link, id, chat]);
+  useEffect(markRead, [markRead, newest?.uid]);
+  useEffect(() => {
+    const onVisible = () => markRead();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [markRead]);
+
+  const rows = useMemo(() => toRows(messages, Date.now()), [messages]);
+  const keyOf = useCallback((r: Row) => r.key, []);
+  const render = useCallback(
+    (r: Row) =>
+      r.kind === 'day' ? (
+        <div class="day" role="separator" aria-label={r.label}>
+          <span>{r.label}</span>
+        </div>
+      ) : (
+        <Bubble message={r.message} session={session} receipts={receipts} group={chat?.kind === 'group'} />
+      ),
+    [session, receipts, chat?.kind],
+  );
+
+  return (
+    <section class="conversation" aria-label={chat?.title ?? 'Conversation'}>
+      <ConversationHeader chat={chat} typers={typers} self={session.userId} />
+      {loaded && messages.length === 0 && <p class="empty">No messages yet. Say hello!</p>}
+      <VirtualList
+        class="history"
+        label="Messages"
+        items={rows}
+        keyOf={keyOf}
+        render={render}
+        estimate={44}
+        onNearTop={olderPage}
+        onBottom={(b) => {
+          atBottom.current = b;
+          if (b) markRead();
+        }}
+      />
+      {chat && !chat.left ? <Composer id={id} /> : chat?.left ? <p class="left-note">You are no longer a member of this group.</p> : null}
+    </section>
+  );
+}
+
+function ConversationHeader({ chat, typers, self }: { chat: ChatSummary | null; typers: readonly UserId[]; self: UserId }) {
+  const presence = usePresence(chat?.peer ?? null);
+  const firstTyper = useName(typers[0] ?? null);
+  let sub = '';
+  if (typers.length === 1) sub = chat?.kind === 'dm' ? 'typing…' : `${firstTyper} is typing…`;
+  else if (typers.length > 1) sub = `${typers.length} people are typing…`;
+  else if (chat?.kind === 'group') sub = `${chat.members.length} members`;
+  else if (presence?.status === 1) sub = 'online';
+  else if (presence?.status === 2 && presence.lastSeen > 0) sub = `last seen ${new Date(presence.lastSeen).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })}`;
+  return (
+    <header class="conv-header">
+      <a class="back icon-button" href="#/" aria-label="Back to conversations">
+        ←
+      </a>
+      <div class="conv-title">
+        <h2>{chat?.title ?? ''}</h2>
+        <p class={typers.length > 0 ? 'sub typing' : 'sub'} aria-live="polite" data-testid="conv-sub">
+          {sub}
+        </p>
+      </div>
+      {chat?.kind === 'group' && (
+        <a class="icon-button" href={`#/c/${chat.id.toString()}/info`} aria-label="Group info">
+          ⓘ
+        </a>
+      )}
+      {chat?.kind === 'dm' && chat.peer !== null && chat.peer !== self && presence?.status === 1 && <span class="dot online" aria-hidden="true" />}
+    </header>
+  );
+}
+
+function Bubble({ message, session, receipts, group }: { message: MessageView; session: SessionInfo; receipts: ReceiptView | null; group: boolean }) {
+  const link = useLink();
+  const sender = useName(group ? message.senderUserId : null);
+  if (message.content.kind === 'system') {
+    return <div class="system">{messageText(message, session.userId, link)}</div>;
+  }
+  const mine = message.senderUserId === session.userId;
+  const state = tickState(message, session.userId, receipts);
+  return (
+    <div class={mine ? 'msg mine' : 'msg'} data-state={mine ? state : undefined}>
+      <div class="bubble">
+        {group && !mine && <div class="sender">{sender}</div>}
+        <span class="text">{messageText(message, session.userId, link)}</span>
+        <span class="meta">
+          <time>{clockTime(message.createdAt)}</time>
+          {mine && <Tick state={state} />}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+function Tick({ state }: { state: ReturnType<typeof tickState> }) {
+  const glyph = state === 'pending' ? '🕓' : state === 'sent' ? '✓' : state === 'failed' ? '!' : '✓✓';
+  return (
+    <span class={`tick ${state}`} data-tick={state} role="img" aria-label={tickLabel(state)} title={tickLabel(state)}>
+      {glyph}
+    </span>
+  );
+}
+
+/** How long after the last keystroke the draft is saved, ms. */
+const DRAFT_SAVE_MS = 300;
+
+function Composer({ id }: { id: ConversationId }) {
+  const link = useLink();
+  const [text, setText] = useState('');
+  const input = useRef<HTMLTextAreaElement>(null);
+  const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const latest = useRef({ id, text });
+  latest.current = { id, text };
+
+  useEffect(() => {
+    let live = true;
+    setText('');
+    void link.engine.draft(id).then((d) => {
+      if (live) setText(d);
+    });
+    input.current?.focus();
+    return () => {
+      live = false;
+      // Leaving the conversation: keep what was typed.
+      if (saveTimer.current !== null) clearTimeout(saveTimer.current);
+      saveTimer.current = null;
+      void link.engine.saveDraft(id, latest.current.text);
+      void link.engine.setTyping(id, false);
+    };
+  }, [link, id]);
+
+  const change = (value: string) => {
+    setText(value);
+    void link.engine.setTyping(id, value.trim() !== '');
+    if (saveTimer.current !== null) clearTimeout(saveTimer.current);
+    saveTimer.current = setTimeout(() => {
+      saveTimer.current = null;
+      void link.engine.saveDraft(id, value);
+    }, DRAFT_SAVE_MS);
+  };
+
+  const send = () => {
+    const value = text.trim();
+    if (value === '') return;
+    setText('');
+    if (saveTimer.current !== null) clearTimeout(saveTimer.current);
+    saveTimer.current = null;
+    void link.engine.sendText(id, value);
+  };
+
+  return (
+    <form
+      class="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <label class="sr-only" for="composer-input">
+        Message
+      </label>
+      <textarea
+        id="composer-input"
+        ref={input}
+        rows={1}
+        placeholder="Message"
+        value={text}
+        onInput={(e) => change((e.currentTarget as HTMLTextAreaElement).value)}
+        onBlur={() => void link.engine.setTyping(id, false)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            send();
+          }
+        }}
+        aria-describedby="composer-hint"
+      />
+      <span id="composer-hint" class="sr-only">
+        Enter sends; Shift+Enter adds a line.
+      </span>
+      <button type="submit" class="send primary" aria-label="Send" disabled={text.trim() === ''}>
+        ➤
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * The whole stack for browser tests: the app built once into a temp dir, a
+ * real sync server on port 0 (PGlite in a temp dir), Debian's Chromium through
+ * playwright-core, and a gateway per browser context. Everything is torn down
+ * by `close()`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { DEFAULTS, startServer, type RunningServer } from '@tidings/sync-server';
+import { startGateway, type Gateway } from './gateway.js';
+
+export const WEB_ROOT = path.resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = path.join(WEB_ROOT, 'test-artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+/** Builds the app with the project's vite config into `outDir`. */
+export async function buildApp(outDir: string): Promise<void> {
+  // vitest sets NODE_ENV=test, which would make Vite build in development mode.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await buildOnce(outDir);
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
+}
+
+async function buildOnce(outDir: string): Promise<void> {
+  await build({
+    configFile: path.join(WEB_ROOT, 'vite.config.ts'),
+    root: WEB_ROOT,
+    logLevel: 'error',
+    mode: 'production',
+    build: { outDir, emptyOutDir: true },
+  });
+}
+
+export interface User {
+  readonly context: BrowserContext;
+  readonly gateway: Gateway;
+  readonly page: Page;
+  readonly username: string;
+}
+
+export interface Stack {
+  readonly server: RunningServer;
+  readonly browser: Browser;
+  readonly distDir: string;
+  /** A new browser context with its own gateway (origin) and one page on the app. */
+  user(username: string, options?: { noSharedWorker?: boolean }): Promise<User>;
+  close(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const tmp = await mkdtemp(path.join(tmpdir(), 'tidings-web-'));
+  const distDir = path.join(tmp, 'dist');
+  await buildApp(distDir);
+  const server = await startServer({ ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir: path.join(tmp, 'data'), databaseUrl: undefined, redisUrl: undefined, logLevel: 'silent' });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const gateways: Gateway[] = [];
+  return {
+    server,
+    browser,
+    distDir,
+    async user(username, options = {}) {
+      const gateway = await startGateway(distDir, server.port);
+      gateways.push(gateway);
+      const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+      if (options.noSharedWorker) await context.addInitScript('delete window.SharedWorker;');
+      const page = await context.newPage();
+      await page.goto(gateway.url);
+      return { context, gateway, page, username };
+    },
+    async close() {
+      await browser.close();
+      for (const g of gateways) await g.close();
+      await server.close();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
