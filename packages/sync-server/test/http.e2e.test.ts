@@ -98,6 +98,14 @@ describe('seed HTTP API', () => {
     expect(found.json).toEqual({ user_id: alice.userId, username: alice.username });
   });
 
+  it('looks up names by id only for people one shares a conversation with', async () => {
+    const stranger = await register(s.url);
+    const r = await api(s.url, 'GET', `/v1/users?ids=${bob.userId},${alice.userId},${stranger.userId}`, undefined, alice.token);
+    expect(r.json.users.map((u: { username: string }) => u.username).sort()).toEqual([alice.username, bob.username].sort());
+    const bad = await api(s.url, 'GET', '/v1/users?ids=1,abc', undefined, alice.token);
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'invalid_argument']);
+  });
+
   it('serves /healthz and /metrics, and 404s unknown routes with the error shape', async () => {
     const h = await api(s.url, 'GET', '/healthz');
     expect(h.json).toMatchObject({ status: 'ok', store: 'pglite' });

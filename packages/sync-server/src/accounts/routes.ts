@@ -6,6 +6,7 @@ import {
   MIN_USERNAME_CHARS,
   ErrorCode,
   TidingsError,
+  type UserId,
 } from '@tidings/shared';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -14,6 +15,7 @@ import { findUserById, findUserByName } from './store.js';
 import type { SqlClient } from '../storage/sql.js';
 import { parse } from '../http/validate.js';
 import { authOf } from '../http/auth.js';
+import { watchable } from '../presence/watchable.js';
 
 const username = z
   .string()
@@ -25,6 +27,22 @@ const deviceName = z.string().trim().min(1).max(MAX_DEVICE_NAME_CHARS);
 
 const SignUp = z.strictObject({ username, password, device_name: deviceName.optional() });
 const SignIn = z.strictObject({ username: z.string().max(MAX_USERNAME_CHARS), password: z.string().max(MAX_PASSWORD_CHARS), device_name: deviceName });
+
+/** Most ids in one batch lookup. */
+const MAX_USER_LOOKUP = 256;
+const UsersQuery = z.strictObject({
+  ids: z
+    .string()
+    .max(MAX_USER_LOOKUP * 20)
+    .transform((v, ctx) => {
+      const parts = v.split(',');
+      if (parts.length > MAX_USER_LOOKUP || parts.some((p) => !/^[1-9][0-9]{0,18}$/.test(p))) {
+        ctx.addIssue({ code: 'custom', message: `a comma-separated list of at most ${MAX_USER_LOOKUP} user ids` });
+        return z.NEVER;
+      }
+      return parts.map((p) => BigInt(p) as UserId);
+    }),
+});
 
 const deviceJson = (d: { userId: bigint; deviceId: bigint; token: string }) => ({
   user_id: String(d.userId),
@@ -50,6 +68,18 @@ export function accountRoutes(app: FastifyInstance, accounts: Accounts, db: SqlC
     const user = await findUserById(db, auth.userId);
     if (!user) throw new TidingsError(ErrorCode.Unauthenticated, 'the account no longer exists');
     return { user_id: String(auth.userId), username: user.username, device_id: String(auth.deviceId) };
+  });
+
+  /** Names for ids the caller has seen (senders, members): users they share a conversation with, and themself. */
+  app.get('/v1/users', async (req) => {
+    const auth = await authOf(accounts, req);
+    const { ids } = parse(UsersQuery, req.query, 'query');
+    const wanted = [...new Set(ids)];
+    const allowed = new Set<bigint>([...(await watchable(db, auth.userId, wanted)), ...(wanted.includes(auth.userId) ? [auth.userId] : [])]);
+    const { rows } = await db.query<{ id: unknown; username: string }>('SELECT id, username FROM users WHERE id = ANY($1::bigint[])', [
+      [...allowed].map(String),
+    ]);
+    return { users: rows.map((r) => ({ user_id: String(r.id), username: r.username })) };
   });
 
   app.get('/v1/users/:username', async (req) => {
