@@ -98,5 +98,7 @@ export const CloseCode = {
   HelloTimeout: 4008,
   /** The device was revoked. */
   DeviceRevoked: 4010,
+  /** The server may have missed pushes for this device (e.g. after a Redis outage): reconnect and catch up by cursor. */
+  Resync: 4011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -15,8 +15,10 @@ export interface ServerConfig {
   readonly dataDir: string;
   /** Postgres server URL; when unset the embedded PGlite under dataDir is used. Env DATABASE_URL. */
   readonly databaseUrl: string | undefined;
-  /** Snowflake node id, 0..1023, unique per running node. Env NODE_ID, default 0. */
-  readonly nodeId: number;
+  /** Snowflake node id to lease, 0..1023; unset leases the lowest free one. Env NODE_ID. */
+  readonly nodeId?: number | undefined;
+  /** A node-id lease lives this long without renewal, in ms (renewed every third). Env NODE_LEASE_TTL_MS, default 30000. */
+  readonly nodeLeaseTtlMs: number;
   /** pino level. Env LOG_LEVEL, default info. */
   readonly logLevel: string;
   /** Most appends per group-commit transaction. Env LOG_MAX_BATCH, default 512. */
@@ -44,7 +46,8 @@ export interface ServerConfig {
 /** apps/web/dist of the checkout this server runs from. */
 const CHECKOUT_WEB_DIR = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
 
-export const DEFAULTS: Omit<ServerConfig, 'databaseUrl' | 'redisUrl'> = {
+export const DEFAULTS: Omit<ServerConfig, 'databaseUrl' | 'redisUrl' | 'nodeId'> = {
+  nodeLeaseTtlMs: 30_000,
   webDir: CHECKOUT_WEB_DIR,
   redisPrefix: 'tidings:',
   presenceGraceMs: 15_000,
@@ -52,7 +55,6 @@ export const DEFAULTS: Omit<ServerConfig, 'databaseUrl' | 'redisUrl'> = {
   port: 8787,
   host: '127.0.0.1',
   dataDir: './data',
-  nodeId: 0,
   logLevel: 'info',
   maxBatch: 512,
   dbPool: 8,
@@ -79,6 +81,7 @@ const EnvSchema = z.object({
   PRESENCE_GRACE_MS: int(0, 600_000).optional(),
   ROUTE_TTL_MS: int(1000, 600_000).optional(),
   WEB_DIR: z.string().min(1).optional(),
+  NODE_LEASE_TTL_MS: int(3000, 600_000).optional(),
 });
 
 /** Read the config from the environment; a bad value fails with a message naming the variable. */
@@ -94,7 +97,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
     host: e.HOST ?? DEFAULTS.host,
     dataDir: e.DATA_DIR ?? DEFAULTS.dataDir,
     databaseUrl: e.DATABASE_URL,
-    nodeId: e.NODE_ID ?? DEFAULTS.nodeId,
+    nodeId: e.NODE_ID,
+    nodeLeaseTtlMs: e.NODE_LEASE_TTL_MS ?? DEFAULTS.nodeLeaseTtlMs,
     logLevel: e.LOG_LEVEL ?? DEFAULTS.logLevel,
     maxBatch: e.LOG_MAX_BATCH ?? DEFAULTS.maxBatch,
     dbPool: e.DATABASE_POOL ?? DEFAULTS.dbPool,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { WebSocketServer } from 'ws';
 import pino, { type Logger } from 'pino';
-import { CloseCode, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HTTP_JSON_BYTES, SnowflakeGenerator } from '@tidings/shared';
+import { CloseCode, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HTTP_JSON_BYTES } from '@tidings/shared';
 import type { ServerConfig } from './config.js';
 import { openPglite } from './storage/pglite.js';
 import { openPostgres } from './storage/postgres.js';
@@ -24,6 +24,7 @@ import { Receipts } from './receipts/service.js';
 import { MembersCache } from './conversations/members-cache.js';
 import { settingsRoutes } from './privacy/routes.js';
 import { deliveryRoutes } from './mls/routes.js';
+import { LeasedSnowflakes, NodeLease } from './cluster/lease.js';
 import { serveWebApp } from './http/web-app.js';
 import { Connection, ConnState } from './sync/connection.js';
 import { Accounts } from './accounts/service.js';
@@ -38,6 +39,8 @@ export interface RunningServer {
   /** http://host:port of the listening server. */
   readonly url: string;
   readonly port: number;
+  /** The Snowflake node id this node leased. */
+  readonly nodeId: number;
   readonly db: SqlClient;
   readonly logger: Logger;
   /** Number of authenticated sockets on this node. */
@@ -69,16 +72,34 @@ async function openStore(cfg: ServerConfig, logger: Logger): Promise<SqlClient> 
 }
 
 export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const logger = opts.logger ?? pino({ level: cfg.logLevel, base: { node: cfg.nodeId } });
+  const baseLogger = opts.logger ?? pino({ level: cfg.logLevel });
   const clock = opts.clock ?? Date.now;
-  const db = await openStore(cfg, logger);
+  const db = await openStore(cfg, baseLogger);
   const applied = await migrate(db);
-  if (applied.length > 0) logger.info({ applied, store: db.kind }, 'migrations applied');
-
-  const ids = new SnowflakeGenerator(cfg.nodeId, clock);
+  if (applied.length > 0) baseLogger.info({ applied, store: db.kind }, 'migrations applied');
+  const lease = await NodeLease.acquire({ db, clock, logger: baseLogger, ttlMs: cfg.nodeLeaseTtlMs, wanted: cfg.nodeId }).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
+  const nodeId = lease.nodeId;
+  const logger = baseLogger.child({ node: nodeId });
+  const ids = new LeasedSnowflakes(lease, clock);
+  const connections = new Set<Connection>();
   const switchboardOpts = { graceMs: cfg.presenceGraceMs, lastSeen: new SqlLastSeen(db), clock };
   const hub: Switchboard = cfg.redisUrl
-    ? await RedisSwitchboard.connect({ ...switchboardOpts, url: cfg.redisUrl, nodeId: cfg.nodeId, keyPrefix: cfg.redisPrefix, routeTtlMs: cfg.routeTtlMs, logger })
+    ? await RedisSwitchboard.connect({
+        ...switchboardOpts,
+        url: cfg.redisUrl,
+        nodeId,
+        keyPrefix: cfg.redisPrefix,
+        routeTtlMs: cfg.routeTtlMs,
+        logger,
+        // Pushes from other nodes were lost while Redis was down: every device here catches up by cursor.
+        onRecovered: () => {
+          logger.info({ sockets: connections.size }, 'redis recovered: asking devices to resync');
+          for (const c of connections) c.close(CloseCode.Resync, 'resync after an outage');
+        },
+      })
     : new LocalSwitchboard(switchboardOpts);
   const metrics = createMetrics(() => hub.size);
   const privacy = new PrivacyStore(db, clock);
@@ -112,7 +133,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   app.get('/healthz', async (_req, reply) => {
     try {
       await db.query('SELECT 1');
-      return { status: 'ok', store: db.kind, connections: hub.size };
+      return { status: 'ok', store: db.kind, node: nodeId, connections: hub.size };
     } catch {
       return reply.status(503).send({ status: 'unavailable', store: db.kind });
     }
@@ -126,7 +147,6 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
 
   const webApp = await serveWebApp(app, cfg.webDir);
 
-  const connections = new Set<Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   const limits = { maxSocketBufferBytes: cfg.maxSocketBufferBytes, catchupHighWaterBytes: 1024 * 1024, maxBadFrames: 16, maxInflightSends: 1024 };
   app.server.on('upgrade', (req, socket, head) => {
@@ -154,12 +174,13 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
-  logger.info({ url, store: db.kind, node: cfg.nodeId, webApp: webApp ? cfg.webDir : null }, 'tidings sync server listening');
+  logger.info({ url, store: db.kind, webApp: webApp ? cfg.webDir : null }, 'tidings sync server listening');
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
+    nodeId,
     db,
     logger,
     connections: () => hub.size,
@@ -170,6 +191,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
         await Promise.race([Promise.all([writer.close(), receipts.close()]), new Promise((r) => setTimeout(r, cfg.shutdownGraceMs).unref())]);
         for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down');
         await hub.close();
+        await lease.release();
         wss.close();
         await app.close();
         await db.close();

@@ -144,7 +144,7 @@ describe('graceful shutdown', () => {
 describe('config', () => {
   it('reads defaults and rejects bad values naming the variable', () => {
     const c = configFromEnv({});
-    expect(c).toMatchObject({ port: 8787, dataDir: './data', databaseUrl: undefined, nodeId: 0 });
+    expect(c).toMatchObject({ port: 8787, dataDir: './data', databaseUrl: undefined, nodeId: undefined });
     expect(configFromEnv({ PORT: '9000', NODE_ID: '5' })).toMatchObject({ port: 9000, nodeId: 5 });
     expect(() => configFromEnv({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => configFromEnv({ NODE_ID: '1024' })).toThrow(/NODE_ID/);

@@ -80,7 +80,7 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
 
     it('applies migrations once; a second run applies nothing', async () => {
       const db = await store.open();
-      expect(await migrate(db)).toEqual([1, 2, 3]);
+      expect(await migrate(db)).toEqual([1, 2, 3, 4]);
       expect(await migrate(db)).toEqual([]);
     });
 

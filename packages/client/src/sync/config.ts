@@ -9,8 +9,13 @@ import type { Transport } from '../transport/transport.js';
 import type { BackoffOptions } from './backoff.js';
 
 export interface TidingsClientConfig {
-  /** Base URL of the server (`http:` or `https:`); the socket goes to `/v1/ws` on it as `ws:`/`wss:`. */
+  /** Base URL of the server (`http:` or `https:`); the socket goes to `/v1/ws` on it as `ws:`/`wss:`. HTTP calls go here. */
   readonly serverUrl: string;
+  /**
+   * More nodes of the same deployment to fail over to, tried in turn after
+   * serverUrl whenever a socket is lost. Not needed behind one load-balanced URL.
+   */
+  readonly fallbackUrls?: readonly string[];
   /** The account and device this client acts as. */
   readonly credentials: Credentials;
   /** The durable local copy; the UI reads only from it. */
@@ -59,8 +64,8 @@ export interface ResolvedConfig extends TidingsClientConfig {
   readonly newClientMsgId: () => string;
   readonly ackDelayMs: number;
   readonly ackMaxDelayMs: number;
-  /** The socket URL derived from serverUrl. */
-  readonly wsUrl: string;
+  /** The socket URLs derived from serverUrl then fallbackUrls, in the order they are tried. */
+  readonly wsUrls: readonly string[];
 }
 
 /** `http://host:port/base` -> `ws://host:port/base/v1/ws`. */
@@ -86,6 +91,6 @@ export function resolveConfig(config: TidingsClientConfig): ResolvedConfig {
     newClientMsgId: config.newClientMsgId ?? randomClientMsgId,
     ackDelayMs: config.ackDelayMs ?? DEFAULT_ACK_DELAY_MS,
     ackMaxDelayMs: config.ackMaxDelayMs ?? DEFAULT_ACK_MAX_DELAY_MS,
-    wsUrl: socketUrl(config.serverUrl),
+    wsUrls: [config.serverUrl, ...(config.fallbackUrls ?? [])].map(socketUrl),
   };
 }

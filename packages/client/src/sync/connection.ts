@@ -13,7 +13,8 @@ import { Heartbeat } from './heartbeat.js';
 
 export interface ConnectionOptions {
   readonly transport: Transport;
-  readonly wsUrl: string;
+  /** Tried in turn: the next one after every lost socket (failover between nodes). */
+  readonly wsUrls: readonly string[];
   readonly clock: Clock;
   readonly logger: Logger;
   readonly heartbeatMs: number;
@@ -49,6 +50,7 @@ export class Connection {
   private running = false;
   private readonly backoff: Backoff;
   private readonly heartbeat: Heartbeat;
+  private urlIndex = 0;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -97,7 +99,8 @@ export class Connection {
   }
 
   private open(): void {
-    const socket = this.options.transport.connect(this.options.wsUrl);
+    const urls = this.options.wsUrls;
+    const socket = this.options.transport.connect(urls[this.urlIndex % urls.length]!);
     this.socket = socket;
     this.handler.connecting();
     this.heartbeat.watch();
@@ -141,6 +144,7 @@ export class Connection {
 
   private lost(code: number, reason: string): void {
     if (!this.running) return;
+    this.urlIndex++; // the next node, if there are several
     const delayMs = this.backoff.next();
     this.reconnectTimer = this.options.clock.setTimeout(() => {
       this.reconnectTimer = null;

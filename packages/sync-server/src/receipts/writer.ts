@@ -20,9 +20,17 @@ export interface ReceiptWriterOptions {
 
 const max = (a: EntryId, b: EntryId): EntryId => (a > b ? a : b);
 
+/**
+ * How long acks gather before a flush, in ms. A message to a group is acked by
+ * every online member within moments; merging them makes one write and one
+ * publish per conversation instead of one per member (which costs members² frames).
+ */
+export const RECEIPT_FLUSH_MS = 25;
+
 export class ReceiptWriter {
   private pending = new Map<string, ReceiptUpdate>();
   private running: Promise<void> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
   constructor(private readonly opts: ReceiptWriterOptions) {}
@@ -32,12 +40,20 @@ export class ReceiptWriter {
     const key = `${conversationId}:${userId}`;
     const prev = this.pending.get(key);
     this.pending.set(key, prev ? { ...prev, delivered: max(prev.delivered, delivered), read: max(prev.read, read) } : { conversationId, userId, delivered, read });
-    this.running ??= this.run();
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.running ??= this.run();
+    }, RECEIPT_FLUSH_MS);
   }
 
   /** Write what is pending and stop taking acks. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.running ??= this.run();
+    }
     while (this.running) await this.running;
   }
 

@@ -119,6 +119,18 @@ CREATE TABLE inbox (
 ALTER TABLE conversations ADD COLUMN mls_epoch bigint;
 `,
   },
+  {
+    version: 4,
+    name: 'node id leases',
+    sql: `
+-- Each running node leases a Snowflake node id; an expired lease may be taken over.
+CREATE TABLE node_leases (
+  node_id integer PRIMARY KEY,
+  holder text NOT NULL,
+  expires_at bigint NOT NULL
+);
+`,
+  },
 ];
 
 /** Apply every migration not yet applied, under an advisory lock so concurrent nodes take turns. */
