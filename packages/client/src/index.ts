@@ -2,7 +2,7 @@
  * @tidings/client: the embeddable client library. Browser-safe: the Node
  * transport and in-memory replica live in `@tidings/client/node`.
  */
-export { TidingsClient } from './sync/client.js';
+export { TidingsClient, type GroupState } from './sync/client.js';
 export type { TidingsClientConfig } from './sync/config.js';
 export { DEFAULT_ACK_DELAY_MS, DEFAULT_ACK_MAX_DELAY_MS, DEFAULT_HEARTBEAT_MS, socketUrl } from './sync/config.js';
 export type { TidingsEvents } from './sync/events.js';
@@ -14,6 +14,10 @@ export { HttpApi, type Credentials, type UserInfo, type ConversationSummary, typ
 
 export type { Envelope, TextContent } from './envelope/envelope.js';
 export { UnencryptedEnvelope } from './envelope/unencrypted.js';
+export { MlsEnvelope, DEFAULT_KEY_PACKAGE_TARGET, type MlsEnvelopeOptions } from './e2ee-engine/mls-envelope.js';
+export { Unreadable } from './e2ee-engine/log-reader.js';
+export type { KeyStore } from './keys/key-store.js';
+export type { E2eeJournal, PeerKeys } from './keys/journal.js';
 
 export type { Replica, ConversationStore, MessageStore, ReceiptStore, Outbox, OutboxItem, OpenedEntry, PageRequest } from './replica/replica.js';
 export { DexieReplica, type DexieReplicaOptions } from './replica/dexie-replica.js';

@@ -7,6 +7,8 @@ import {
   ErrorCode,
   TidingsError,
   isErrorCode,
+  fromBase64,
+  toBase64,
   parseConversationId,
   parseDeviceId,
   parseEntryId,
@@ -74,6 +76,25 @@ const settingsOf = (body: Json): PrivacySettings => ({
   showLastSeen: bool(body, 'show_last_seen'),
 });
 const KINDS = new Set(['dm', 'group', 'self']);
+const num = (body: Json, name: string): number => {
+  const v = field(body, name);
+  if (typeof v !== 'number') throw new TidingsError(ErrorCode.Internal, `server response field ${name} is not a number`);
+  return v;
+};
+
+/** What a KeyPackage claim returned. */
+export interface ClaimResult {
+  readonly keyPackages: readonly { readonly userId: UserId; readonly deviceId: DeviceId; readonly keyPackage: Uint8Array }[];
+  /** Devices that had no KeyPackage left. */
+  readonly missing: readonly { readonly userId: UserId; readonly deviceId: DeviceId }[];
+}
+
+/** One item for a device's inbox. */
+export interface InboxPost {
+  readonly deviceId: DeviceId;
+  readonly kind: 'welcome' | 'history';
+  readonly body: Uint8Array;
+}
 
 export class HttpApi {
   private readonly base: string;
@@ -161,6 +182,54 @@ export class HttpApi {
         lastId: parseEntryId(item.last_id ?? '0'),
       };
     });
+  }
+
+  // ---- MLS Delivery Service ----
+
+  /** Uploads this device's KeyPackages (MLSMessage bytes); returns the stock now held. */
+  async uploadKeyPackages(keyPackages: readonly Uint8Array[]): Promise<number> {
+    const body = await this.request('POST', '/v1/devices/me/key-packages', { key_packages: keyPackages.map(toBase64) });
+    return num(body, 'stock');
+  }
+
+  /** This device's KeyPackage stock and the server's low-water mark. */
+  async keyPackageStock(): Promise<{ stock: number; lowWater: number }> {
+    const body = await this.request('GET', '/v1/devices/me/key-packages');
+    return { stock: num(body, 'stock'), lowWater: num(body, 'low_water') };
+  }
+
+  /** Claims one KeyPackage per active device of each user (except the caller's device); each is handed out once. */
+  async claimKeyPackages(userIds: readonly UserId[]): Promise<ClaimResult> {
+    const body = await this.request('POST', '/v1/key-packages/claim', { user_ids: userIds.map(String) });
+    const list = (name: string): Json[] => {
+      const v = field(body, name);
+      if (!Array.isArray(v)) throw new TidingsError(ErrorCode.Internal, `${name} is not a list`);
+      return v as Json[];
+    };
+    return {
+      keyPackages: list('key_packages').map((k) => ({
+        userId: parseUserId(field(k, 'user_id')),
+        deviceId: parseDeviceId(field(k, 'device_id')),
+        keyPackage: fromBase64(str(k, 'key_package'), 'key_package'),
+      })),
+      missing: list('missing').map((m) => ({ userId: parseUserId(field(m, 'user_id')), deviceId: parseDeviceId(field(m, 'device_id')) })),
+    };
+  }
+
+  /** A user's active devices (the caller's own, or a contact's). */
+  async devices(userId: UserId): Promise<DeviceId[]> {
+    const v = field(await this.request('GET', `/v1/users/${userId}/devices`), 'devices');
+    if (!Array.isArray(v)) throw new TidingsError(ErrorCode.Internal, 'devices is not a list');
+    return (v as Json[]).map((d) => parseDeviceId(field(d, 'device_id')));
+  }
+
+  /** Posts items to device inboxes; returns their ids. */
+  async postInbox(items: readonly InboxPost[]): Promise<string[]> {
+    const body = await this.request('POST', '/v1/inbox', {
+      items: items.map((i) => ({ device_id: String(i.deviceId), kind: i.kind, body: toBase64(i.body) })),
+    });
+    const ids = field(body, 'ids');
+    return Array.isArray(ids) ? ids.map(String) : [];
   }
 
   private async request(method: string, path: string, body?: Json, auth = true): Promise<Json> {

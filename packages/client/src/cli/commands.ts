@@ -2,11 +2,12 @@
 import { hostname } from 'node:os';
 import { ErrorCode, TidingsError, parseConversationId, type ConversationId, type UserId } from '@tidings/shared';
 import { HttpApi } from '../api/http-api.js';
+import { Unreadable } from '../e2ee-engine/log-reader.js';
 import { conversationLabel, formatMessage } from './format.js';
 import { DEFAULT_TIMEOUT_MS, env, type GlobalOptions } from './options.js';
 import { loadProfile, saveProfile } from './profile.js';
 import { readPassword } from './prompt.js';
-import { apiFor, resolveConversation, untilSent, untilSynced, within, withSession } from './session.js';
+import { apiFor, resolveConversation, type Session, untilKeys, untilSent, untilSynced, within, withSession } from './session.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -40,7 +41,7 @@ export async function whoami(g: GlobalOptions): Promise<void> {
 export async function send(g: GlobalOptions, to: string, text: string): Promise<void> {
   const profile = await loadProfile(g.profile);
   const conversationId = await resolveConversation(apiFor(profile), to);
-  await withSession(profile, async (session) => {
+  await withSession(profile, g.profile, async (session) => {
     const message = await session.client.sendText(conversationId, text);
     const sent = await within(session, untilSent(session, message.uid), DEFAULT_TIMEOUT_MS, 'the server ack');
     out(`sent ${sent.id} to ${to}`);
@@ -50,7 +51,7 @@ export async function send(g: GlobalOptions, to: string, text: string): Promise<
 export async function history(g: GlobalOptions, to: string, limit: number): Promise<void> {
   const profile = await loadProfile(g.profile);
   const conversationId = await resolveConversation(apiFor(profile), to);
-  await withSession(profile, async (session) => {
+  await withSession(profile, g.profile, async (session) => {
     await within(session, untilSynced(session), DEFAULT_TIMEOUT_MS, 'catch-up');
     const conversation = (await session.client.conversations()).find((c) => c.id === conversationId);
     const label = conversationLabel(conversation, conversationId);
@@ -61,13 +62,16 @@ export async function history(g: GlobalOptions, to: string, limit: number): Prom
 /** Prints every message committed after catch-up, until SIGINT/SIGTERM. */
 export async function watch(g: GlobalOptions): Promise<void> {
   const profile = await loadProfile(g.profile);
-  await withSession(profile, async (session) => {
+  await withSession(profile, g.profile, async (session) => {
     const { client } = session;
+    const keys = untilKeys(session);
     await within(session, untilSynced(session), DEFAULT_TIMEOUT_MS, 'catch-up');
+    await within(session, keys, DEFAULT_TIMEOUT_MS, 'KeyPackage upload');
     out(`watching as ${profile.username || `user:${profile.userId}`}; Ctrl-C to stop`);
     const printed = new Set<string>();
     client.on('message', (m) => {
       if (m.id === null || printed.has(m.uid)) return; // committed only
+      if (m.content.kind === 'unreadable' && m.content.reason === Unreadable.AwaitingKeys) return; // printed once its keys arrive
       printed.add(m.uid);
       void client.conversations().then((all) => {
         out(formatMessage(m, conversationLabel(all.find((c) => c.id === m.conversationId), m.conversationId), profile.userId));
@@ -92,24 +96,49 @@ function groupId(text: string): ConversationId {
   return parseConversationId(text.startsWith('group:') ? text.slice('group:'.length) : text);
 }
 
+/** Runs a membership change through the engine, so its MLS Commit and Welcomes go out before exiting. */
+async function membershipChange(g: GlobalOptions, change: (session: Session) => Promise<string>): Promise<void> {
+  const profile = await loadProfile(g.profile);
+  await withSession(profile, g.profile, async (session) => {
+    await within(session, untilSynced(session), DEFAULT_TIMEOUT_MS, 'catch-up');
+    const line = await change(session);
+    await session.client.whenIdle(DEFAULT_TIMEOUT_MS);
+    out(line);
+  });
+}
+
 export async function groupCreate(g: GlobalOptions, name: string, usernames: readonly string[]): Promise<void> {
   if (name.trim() === '') throw new TidingsError(ErrorCode.InvalidArgument, 'group name is empty');
-  const api = apiFor(await loadProfile(g.profile));
-  const id = await api.createGroup(name, await userIds(api, usernames));
-  out(`created group:${id} ${name}`);
+  await membershipChange(g, async ({ client, api }) => {
+    const id = await client.createGroup(name, await userIds(api, usernames));
+    return `created group:${id} ${name}`;
+  });
 }
 
 export async function groupAdd(g: GlobalOptions, group: string, usernames: readonly string[]): Promise<void> {
   const id = groupId(group);
-  const api = apiFor(await loadProfile(g.profile));
-  await api.addMembers(id, await userIds(api, usernames));
-  out(`added ${usernames.join(', ')} to group:${id}`);
+  await membershipChange(g, async ({ client, api }) => {
+    await client.addMembers(id, await userIds(api, usernames));
+    return `added ${usernames.join(', ')} to group:${id}`;
+  });
 }
 
 export async function groupRemove(g: GlobalOptions, group: string, username: string): Promise<void> {
   const id = groupId(group);
-  const api = apiFor(await loadProfile(g.profile));
-  const [userId] = await userIds(api, [username]);
-  await api.removeMember(id, userId!);
-  out(`removed ${username} from group:${id}`);
+  await membershipChange(g, async ({ client, api }) => {
+    const [userId] = await userIds(api, [username]);
+    await client.removeMember(id, userId!);
+    return `removed ${username} from group:${id}`;
+  });
+}
+
+/** Prints the safety number with a user (compare it with theirs, in person or over another channel). */
+export async function verify(g: GlobalOptions, username: string): Promise<void> {
+  const profile = await loadProfile(g.profile);
+  const api = apiFor(profile);
+  const user = await api.user(username);
+  await withSession(profile, g.profile, async (session) => {
+    await within(session, untilSynced(session), DEFAULT_TIMEOUT_MS, 'catch-up');
+    out(`safety number with ${username}: ${await session.client.safetyNumber(user.userId)}`);
+  });
 }

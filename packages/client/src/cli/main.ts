@@ -20,7 +20,7 @@ function positiveInt(value: string): number {
 
 function build(): Command {
   const program = new Command('tidings')
-    .description('Tidings command-line client (messages are NOT end-to-end encrypted yet: placeholder envelope)')
+    .description('Tidings command-line client (end-to-end encrypted with MLS; keys stay in the profile directory)')
     .option('--server <url>', 'server base URL (env TIDINGS_SERVER)', DEFAULT_SERVER)
     .option('--profile <dir>', 'profile directory for credentials (env TIDINGS_HOME)', DEFAULT_PROFILE)
     .exitOverride()
@@ -51,6 +51,11 @@ function build(): Command {
     .description('print the latest messages with a username or group:<id>')
     .option('--limit <n>', 'how many messages', positiveInt, 50)
     .action((to: string, opts: { limit: number }) => commands.history(g(), to, opts.limit));
+
+  program
+    .command('verify <username>')
+    .description('print the safety number with a user (from both sides\' device identity keys in your DM)')
+    .action((username: string) => commands.verify(g(), username));
 
   const group = program.command('group').description('manage groups');
   group

@@ -1,11 +1,14 @@
 /**
- * Runs a TidingsClient for one CLI command. fake-indexeddb is in memory, so
- * each run syncs from the server into a fresh replica and nothing is kept
- * between runs (acceptable for now; a file-backed replica is future work).
+ * Runs a TidingsClient for one CLI command, end-to-end encrypted with MLS.
+ * fake-indexeddb is in memory, so the replica (MLS identity, KeyPackage
+ * secrets, groups, messages, cursor) is kept between runs as a snapshot file
+ * in the profile directory, `replica.json` (0600: it holds private keys).
  */
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ErrorCode, TidingsError, parseConversationId, type ConversationId } from '@tidings/shared';
 import { HttpApi } from '../api/http-api.js';
-import { UnencryptedEnvelope } from '../envelope/unencrypted.js';
+import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
 import type { Message } from '../model/message.js';
 import { openMemoryReplica } from '../node.js';
 import { TidingsClient } from '../sync/client.js';
@@ -32,15 +35,21 @@ export async function resolveConversation(api: HttpApi, to: string): Promise<Con
   return api.openDm(user.userId);
 }
 
-export async function withSession<T>(profile: Profile, run: (session: Session) => Promise<T>): Promise<T> {
+const snapshotFile = (dir: string): string => join(dir, 'replica.json');
+
+export async function withSession<T>(profile: Profile, dir: string, run: (session: Session) => Promise<T>): Promise<T> {
   const replica = await openMemoryReplica(`tidings-${profile.userId}-${profile.deviceId}`);
-  // UnencryptedEnvelope is a placeholder until MLS lands: messages are NOT end-to-end encrypted yet.
+  try {
+    await replica.importSnapshot(new Uint8Array(await readFile(snapshotFile(dir))));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new TidingsError(ErrorCode.Internal, `cannot read ${snapshotFile(dir)}: ${String(error)}`);
+  }
   const client = new TidingsClient({
     serverUrl: profile.server,
     credentials: profile,
     replica,
     transport: new NodeWebSocketTransport(),
-    envelope: new UnencryptedEnvelope(),
+    envelope: new MlsEnvelope(),
   });
   const fatal = new Promise<never>((_, reject) => {
     client.on('error', (error) => {
@@ -53,8 +62,22 @@ export async function withSession<T>(profile: Profile, run: (session: Session) =
     return await run({ client, api: apiFor(profile), profile, fatal });
   } finally {
     await client.stop();
+    const tmp = `${snapshotFile(dir)}.tmp`;
+    await writeFile(tmp, await replica.exportSnapshot(), { mode: 0o600 });
+    await chmod(tmp, 0o600);
+    await rename(tmp, snapshotFile(dir));
     await replica.close();
   }
+}
+
+/** Resolves once this device's KeyPackages are on the server (others can add it to groups). */
+export function untilKeys(session: Session): Promise<void> {
+  return new Promise((resolve) => {
+    const off = session.client.on('keyPackageStock', () => {
+      off();
+      resolve();
+    });
+  });
 }
 
 /** Resolves on `event`-like conditions, rejecting on a fatal error or after `timeoutMs`. */

@@ -22,6 +22,12 @@ import {
   type ReceiptRow,
 } from './dexie-rows.js';
 import type { OpenedEntry, OutboxItem, PageRequest, Replica } from './replica.js';
+import type { E2eeJournal, PeerKeys } from '../keys/journal.js';
+import type { KeyStore } from '../keys/key-store.js';
+import type { MessageContent } from '../model/message.js';
+import { DexieE2ee, E2EE_STORES, type E2eeTables, type GroupRow, type HeldRow, type HistoryRow, type PeerRow, type SecretRow } from './dexie-e2ee.js';
+import { contentToRow } from './dexie-rows.js';
+import { exportTables, importTables } from './dexie-snapshot.js';
 
 export interface DexieReplicaOptions {
   /** Database name; one per account and device (e.g. `tidings-<userId>-<deviceId>`). */
@@ -37,6 +43,11 @@ class TidingsDb extends Dexie {
   messages!: EntityTable<MessageRow, 'uid'>;
   outbox!: EntityTable<OutboxRow, 'clientMsgId'>;
   receipts!: Dexie.Table<ReceiptRow, [string, string]>;
+  secrets!: Dexie.Table<SecretRow, string>;
+  groups!: Dexie.Table<GroupRow, string>;
+  held!: Dexie.Table<HeldRow, [string, string]>;
+  history!: Dexie.Table<HistoryRow, [string, string]>;
+  peers!: Dexie.Table<PeerRow, [string, string]>;
 
   constructor(options: DexieReplicaOptions) {
     super(options.name, { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange });
@@ -60,6 +71,9 @@ class TidingsDb extends Dexie {
             row.countable = isCountable(row.type) ? 1 : 0;
           }),
       );
+    // v3: end-to-end encryption (identity, KeyPackage secrets, MLS groups, held entries,
+    // history for a new device, peer identity keys). New tables only: nothing to migrate.
+    this.version(3).stores(E2EE_STORES);
   }
 }
 
@@ -80,9 +94,12 @@ const placeholder = (id: string): ConversationRow => ({
 
 export class DexieReplica implements Replica {
   private readonly db: TidingsDb;
+  private readonly e2ee: DexieE2ee;
 
   private constructor(options: DexieReplicaOptions) {
     this.db = new TidingsDb(options);
+    const tables: E2eeTables = this.db;
+    this.e2ee = new DexieE2ee(tables);
   }
 
   /** Opens (creating or upgrading) the database. */
@@ -96,6 +113,36 @@ export class DexieReplica implements Replica {
     this.db.close();
     return Promise.resolve();
   }
+
+  // ---- snapshot (file-backed persistence for Node processes) ----
+
+  /** Every row of every table, as bytes (for a process that keeps the replica in a file). */
+  exportSnapshot(): Promise<Uint8Array> {
+    return exportTables(this.db);
+  }
+
+  /** Replaces every table's rows with a snapshot from `exportSnapshot`. */
+  importSnapshot(bytes: Uint8Array): Promise<void> {
+    return importTables(this.db, bytes);
+  }
+
+  // ---- key store and E2EE journal (delegated) ----
+
+  loadIdentity: KeyStore['loadIdentity'] = () => this.e2ee.loadIdentity();
+  saveIdentity: KeyStore['saveIdentity'] = (b) => this.e2ee.saveIdentity(b);
+  addKeyPackages: KeyStore['addKeyPackages'] = (i) => this.e2ee.addKeyPackages(i);
+  keyPackage: KeyStore['keyPackage'] = (r) => this.e2ee.keyPackage(r);
+  deleteKeyPackage: KeyStore['deleteKeyPackage'] = (r) => this.e2ee.deleteKeyPackage(r);
+  loadGroup: KeyStore['loadGroup'] = (c) => this.e2ee.loadGroup(c);
+  saveGroup: KeyStore['saveGroup'] = (c, b) => this.e2ee.saveGroup(c, b);
+  hold: E2eeJournal['hold'] = (e) => this.e2ee.hold(e);
+  held: E2eeJournal['held'] = (c) => this.e2ee.held(c);
+  hasHeldCommit: E2eeJournal['hasHeldCommit'] = (c) => this.e2ee.hasHeldCommit(c);
+  release: E2eeJournal['release'] = (c, ids) => this.e2ee.release(c, ids);
+  putHistory: E2eeJournal['putHistory'] = (c, i) => this.e2ee.putHistory(c, i);
+  historyContent: E2eeJournal['historyContent'] = (c, id) => this.e2ee.historyContent(c, id);
+  peerKeys: E2eeJournal['peerKeys'] = (c) => this.e2ee.peerKeys(c);
+  savePeerKeys: E2eeJournal['savePeerKeys'] = (items: readonly PeerKeys[]) => this.e2ee.savePeerKeys(items);
 
   // ---- conversations and cursor ----
 
@@ -251,6 +298,25 @@ export class DexieReplica implements Replica {
     await this.db.transaction('rw', messages, outbox, async () => {
       await messages.put(messageToRow(message));
       await outbox.put(outboxToRow(item));
+    });
+  }
+
+  async enqueueEntry(item: OutboxItem): Promise<void> {
+    await this.db.outbox.put(outboxToRow(item));
+  }
+
+  async dropOutboxItem(clientMsgId: string): Promise<void> {
+    await this.db.outbox.delete(clientMsgId);
+  }
+
+  async setContent(conversationId: ConversationId, id: EntryId, content: MessageContent, onlyUnreadable: boolean): Promise<Message | null> {
+    const { messages } = this.db;
+    return this.db.transaction('rw', messages, async () => {
+      const row = await messages.where('[conversationId+seq]').equals([String(conversationId), committedSeq(id)]).first();
+      if (!row || (onlyUnreadable && row.content.kind !== 'unreadable')) return null;
+      const updated: MessageRow = { ...row, content: contentToRow(content) };
+      await messages.put(updated);
+      return messageFromRow(updated);
     });
   }
 

@@ -77,14 +77,14 @@ export const conversationFromRow = (r: ConversationRow): Conversation => ({
   cursor: parseEntryId(r.cursor),
 });
 
-function contentToRow(c: MessageContent): ContentRow {
+export function contentToRow(c: MessageContent): ContentRow {
   if (c.kind !== 'system') return c;
   const { op, userIds, by, name } = c.event;
   const event = { op, userIds: userIds.map(String), by: by === null ? null : String(by) };
   return { kind: 'system', event: name === undefined ? event : { ...event, name } };
 }
 
-function contentFromRow(c: ContentRow): MessageContent {
+export function contentFromRow(c: ContentRow): MessageContent {
   if (c.kind !== 'system') return c;
   const { op, userIds, by, name } = c.event;
   const event = { op, userIds: userIds.map(parseUserId), by: by === null ? null : parseUserId(by) };

@@ -16,6 +16,8 @@ import type {
 } from '@tidings/shared';
 import type { Conversation } from '../model/conversation.js';
 import type { Message, MessageContent } from '../model/message.js';
+import type { E2eeJournal } from '../keys/journal.js';
+import type { KeyStore } from '../keys/key-store.js';
 
 /** A committed entry plus what it says; `content` null means the entry is not a message (e.g. CRDT, MLS). */
 export interface OpenedEntry {
@@ -62,6 +64,12 @@ export interface MessageStore {
   applyEntries(conversationId: ConversationId, entries: readonly OpenedEntry[]): Promise<Message[]>;
   /** A page of messages: the newest `limit` before `before`, returned oldest first. */
   messages(conversationId: ConversationId, page: PageRequest): Promise<Message[]>;
+  /**
+   * Replaces the content of the committed row for entry `id` (a message opened
+   * later: its keys arrived, or history from another own device). With
+   * `onlyUnreadable`, rows that already have readable content are kept. Null when nothing changed.
+   */
+  setContent(conversationId: ConversationId, id: EntryId, content: MessageContent, onlyUnreadable: boolean): Promise<Message | null>;
   /** One message by its uid, or null. */
   message(uid: string): Promise<Message | null>;
   /** The id of the newest committed row (a message or System event), or null when there is none. */
@@ -94,6 +102,10 @@ export interface ReceiptStore {
 export interface Outbox {
   /** Writes the optimistic message row and its outbox item in ONE transaction. */
   enqueue(message: Message, item: OutboxItem): Promise<void>;
+  /** Writes an outbox item that is not a message (an MLS Commit). */
+  enqueueEntry(item: OutboxItem): Promise<void>;
+  /** Drops an outbox item without touching any message row. */
+  dropOutboxItem(clientMsgId: string): Promise<void>;
   /** Every item waiting for an ack, oldest first. */
   pending(): Promise<OutboxItem[]>;
   /** Applies a `sent` ack: the row becomes sent with its id, the outbox item goes. Null if nothing changed. */
@@ -104,7 +116,7 @@ export interface Outbox {
   recordAttempt(clientMsgId: string): Promise<void>;
 }
 
-export interface Replica extends ConversationStore, MessageStore, ReceiptStore, Outbox {
+export interface Replica extends ConversationStore, MessageStore, ReceiptStore, Outbox, KeyStore, E2eeJournal {
   /** Releases the underlying database. */
   close(): Promise<void>;
 }

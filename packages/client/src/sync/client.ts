@@ -12,6 +12,7 @@ import {
   TidingsError,
   type ClientFrame,
   type ConversationId,
+  type DeviceId,
   type Entry,
   type EntryId,
   type PresenceItem,
@@ -19,6 +20,9 @@ import {
   type UserId,
 } from '@tidings/shared';
 import { HttpApi } from '../api/http-api.js';
+import { E2eeSession } from '../e2ee-engine/session.js';
+import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
+import { encodePayload } from '../e2ee-engine/payload.js';
 import { Emitter, type Listener } from '../events/emitter.js';
 import type { ConversationWithUnread } from '../model/conversation.js';
 import { messageUid, pendingSeq, type Message } from '../model/message.js';
@@ -39,6 +43,17 @@ import { IdleWaiters } from './idle.js';
 import { openEntries } from './open-entries.js';
 import { OutboxSender } from './outbox-sender.js';
 import { ConnectionState } from './status.js';
+
+/** Room an MLS application message needs beyond its plaintext (header, tag, signature, padding), in bytes. */
+const MLS_OVERHEAD_BYTES = 1024;
+
+/** A conversation's MLS group as one device has it. */
+export interface GroupState {
+  readonly epoch: bigint;
+  /** False once this device was removed. */
+  readonly active: boolean;
+  readonly members: readonly { readonly userId: UserId; readonly deviceId: DeviceId }[];
+}
 
 export class TidingsClient {
   private readonly config: ResolvedConfig;
@@ -61,6 +76,8 @@ export class TidingsClient {
   /** Serial queue: frames are handled one at a time, in arrival order. */
   private work: Promise<void> = Promise.resolve();
   private lastLocalTime = 0;
+  /** End-to-end encryption, when the envelope is MLS; null for the placeholder envelope. */
+  private readonly e2ee: E2eeSession | null;
 
   constructor(config: TidingsClientConfig) {
     this.config = resolveConfig(config);
@@ -92,6 +109,7 @@ export class TidingsClient {
     this.typingTracker = new TypingTracker(clock, self, send, (conversationId, userIds) =>
       this.events.emit('typing', { conversationId, userIds }),
     );
+    this.e2ee = config.envelope instanceof MlsEnvelope ? this.makeE2ee(config.envelope) : null;
     this.connection = new Connection(this.config, {
       connecting: () => {
         this.session += 1;
@@ -113,6 +131,30 @@ export class TidingsClient {
         this.events.emit('error', new TidingsError(errorCode, reason || `connection refused (${code})`));
       },
     });
+  }
+
+  private makeE2ee(envelope: MlsEnvelope): E2eeSession {
+    const { credentials, replica, logger, clock, newClientMsgId } = this.config;
+    return new E2eeSession(
+      {
+        credentials,
+        replica,
+        api: this.api,
+        logger,
+        clock,
+        newClientMsgId,
+        exclusive: (task) => this.exclusive(task),
+        requestFlush: () => this.enqueue(this.session, () => this.flushOutbox()),
+        ackInbox: (upto) => void this.ackInbox(upto),
+        messageChanged: (message) => {
+          void this.receiptTracker.decorate([message]).then((ms) => ms.forEach((m) => this.events.emit('message', m)));
+        },
+        groupChanged: (conversationId, epoch) => this.events.emit('groupChanged', { conversationId, epoch }),
+        keyPackageStock: (stock) => this.events.emit('keyPackageStock', stock),
+        identityChanged: (conversationId, userId) => this.events.emit('identityChanged', { conversationId, userId }),
+      },
+      envelope,
+    );
   }
 
   // ---- lifecycle ----
@@ -144,8 +186,10 @@ export class TidingsClient {
   async sendText(conversationId: ConversationId, text: string): Promise<Message> {
     if (text.length === 0) throw new TidingsError(ErrorCode.InvalidArgument, 'message text is empty');
     const { credentials, envelope, replica } = this.config;
-    const body = await envelope.seal(conversationId, { text });
-    if (body.length > MAX_BODY_BYTES) throw new TidingsError(ErrorCode.PayloadTooLarge, `message is over ${MAX_BODY_BYTES} bytes`);
+    // With MLS the outbox keeps the plaintext locally and seals it at flush time, in the server's current epoch.
+    const body = this.e2ee ? encodePayload({ t: 'text', text }) : await envelope.seal(conversationId, { text });
+    const overhead = this.e2ee ? MLS_OVERHEAD_BYTES : 0;
+    if (body.length + overhead > MAX_BODY_BYTES) throw new TidingsError(ErrorCode.PayloadTooLarge, `message is over ${MAX_BODY_BYTES} bytes`);
     const clientMsgId = this.config.newClientMsgId();
     const createdAt = this.localTime();
     const message: Message = {
@@ -157,7 +201,7 @@ export class TidingsClient {
       senderDeviceId: credentials.deviceId,
       clientMsgId,
       type: EntryType.Text,
-      body,
+      body: this.e2ee ? new Uint8Array(0) : body,
       content: { kind: 'text', text },
       createdAt,
       state: 'pending',
@@ -168,22 +212,69 @@ export class TidingsClient {
     return message;
   }
 
-  /** Gets or creates the DM with a user (HTTP). */
+  /** Gets or creates the DM with a user (HTTP). With MLS its group is made on first send. */
   openDm(userId: UserId): Promise<ConversationId> {
     return this.api.openDm(userId);
   }
 
-  /** Creates a group with these members plus the caller (HTTP); returns its conversation id. */
-  createGroup(name: string, memberIds: readonly UserId[]): Promise<ConversationId> {
-    return this.api.createGroup(name, memberIds);
+  /**
+   * Creates a group with these members plus the caller (HTTP); returns its
+   * conversation id. With MLS this device then creates the MLS group and adds
+   * every member device (Commit through the outbox, Welcomes to their inboxes).
+   */
+  async createGroup(name: string, memberIds: readonly UserId[]): Promise<ConversationId> {
+    const id = await this.api.createGroup(name, memberIds);
+    void this.e2ee?.changed(id);
+    return id;
   }
 
-  addMembers(groupId: ConversationId, userIds: readonly UserId[]): Promise<void> {
-    return this.api.addMembers(groupId, userIds);
+  /** Adds members (HTTP); with MLS this device then adds their devices to the group. */
+  async addMembers(groupId: ConversationId, userIds: readonly UserId[]): Promise<void> {
+    await this.api.addMembers(groupId, userIds);
+    void this.e2ee?.changed(groupId);
   }
 
-  removeMember(groupId: ConversationId, userId: UserId): Promise<void> {
-    return this.api.removeMember(groupId, userId);
+  /** Removes a member (HTTP); with MLS this device then removes all of that user's leaves. */
+  async removeMember(groupId: ConversationId, userId: UserId): Promise<void> {
+    await this.api.removeMember(groupId, userId);
+    void this.e2ee?.changed(groupId);
+  }
+
+  // ---- end-to-end encryption (MLS envelope only) ----
+
+  /**
+   * The safety number with a user: 60 digits from both users' device identity
+   * keys, as the DM's group holds them; both sides compute the same number.
+   */
+  safetyNumber(userId: UserId): Promise<string> {
+    return this.requireE2ee().safetyNumber(userId);
+  }
+
+  /** True when a member's identity keys changed in this conversation since first seen (until acknowledged). */
+  identityWarning(conversationId: ConversationId): Promise<boolean> {
+    return this.requireE2ee().identityWarning(conversationId);
+  }
+
+  /** Clears a conversation's identity warning (the user has re-verified). */
+  acknowledgeIdentity(conversationId: ConversationId): Promise<void> {
+    return this.requireE2ee().acknowledgeIdentity(conversationId);
+  }
+
+  /** The MLS group of a conversation as this device has it: epoch and member devices; null when it has none. */
+  async groupState(conversationId: ConversationId): Promise<GroupState | null> {
+    const group = await this.requireE2ee().groups.get(conversationId);
+    if (!group) return null;
+    return { epoch: group.epoch, active: group.active, members: group.members().map((m) => ({ userId: m.userId, deviceId: m.deviceId })) };
+  }
+
+  /** Runs the group repair pass now (it also runs after every catch-up and when a new own device asks). */
+  repairGroups(): Promise<void> {
+    return this.requireE2ee().repair();
+  }
+
+  private requireE2ee(): E2eeSession {
+    if (!this.e2ee) throw new TidingsError(ErrorCode.InvalidArgument, 'end-to-end encryption needs the MLS envelope');
+    return this.e2ee;
   }
 
   /**
@@ -280,6 +371,7 @@ export class TidingsClient {
   private async isIdle(): Promise<boolean> {
     await this.work;
     if (!this.chain.settled()) return false;
+    if (this.e2ee && !this.e2ee.idle()) return false;
     return (await this.config.replica.pending()).length === 0;
   }
 
@@ -304,6 +396,16 @@ export class TidingsClient {
   private localTime(): number {
     this.lastLocalTime = Math.max(this.config.clock.now(), this.lastLocalTime + 1);
     return this.lastLocalTime;
+  }
+
+  /** Runs a task on the serial queue whatever the socket (E2EE state changes); resolves with its result. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.work.then(task);
+    this.work = run.then(
+      () => this.idle.poke(),
+      () => this.idle.poke(),
+    );
+    return run;
   }
 
   private enqueue(session: number, task: () => Promise<void>): void {
@@ -335,7 +437,19 @@ export class TidingsClient {
 
   private async flushOutbox(): Promise<void> {
     if (!this.welcomed) return;
-    await this.sender.flush((frame) => this.connection.send(frame));
+    const e2ee = this.e2ee;
+    if (!e2ee) {
+      await this.sender.flush((frame) => this.connection.send(frame));
+      return;
+    }
+    await this.sender.flush(
+      (frame) => this.connection.send(frame),
+      (item) => e2ee.prepare(item),
+      async (item, failure) => {
+        const failed = await this.config.replica.markFailed(this.config.credentials.deviceId, item.clientMsgId, failure);
+        if (failed) this.events.emit('message', failed);
+      },
+    );
   }
 
   private async handle(frame: ServerFrame): Promise<void> {
@@ -350,11 +464,13 @@ export class TidingsClient {
         this.setState(ConnectionState.Syncing);
         this.acks.flush();
         this.presenceTracker.welcomed();
+        this.e2ee?.welcomed();
         await this.flushOutbox();
         return;
       case 'conversation':
         this.receiptTracker.membersChanged(frame.conversation.id);
         this.events.emit('conversation', await replica.upsertConversation(frame.conversation));
+        this.e2ee?.conversationChanged(frame.conversation.id);
         return;
       case 'entries':
         await this.entries(frame.conversationId, frame.entries, frame.live);
@@ -365,9 +481,11 @@ export class TidingsClient {
         this.acks.flush();
         this.setState(ConnectionState.Online);
         this.events.emit('synced', undefined);
+        await this.e2ee?.synced();
         return;
       case 'sent': {
         this.sender.settled(frame.clientMsgId);
+        this.e2ee?.sent(frame.clientMsgId);
         const message = await replica.markSent(credentials.deviceId, frame.clientMsgId, frame.id, frame.createdAt);
         if (message) for (const m of await this.receiptTracker.decorate([message])) this.events.emit('message', m);
         return;
@@ -391,9 +509,11 @@ export class TidingsClient {
         return;
       case 'inbox':
         this.events.emit('inbox', frame.items);
+        await this.e2ee?.inbox(frame.items);
         return;
       case 'key_packages_low':
         this.events.emit('keyPackagesLow', frame.stock);
+        void this.e2ee?.ensureStock();
         return;
       default: {
         const never: never = frame;
@@ -412,7 +532,7 @@ export class TidingsClient {
       apply = this.chain.catchUp(conversationId, entries);
     }
     if (apply.length === 0) return;
-    const opened = await openEntries(this.config.envelope, apply);
+    const opened = this.e2ee ? await this.e2ee.open(conversationId, apply) : await openEntries(this.config.envelope, apply);
     const changed = await this.config.replica.applyEntries(conversationId, opened);
     // The transaction has committed: only now may the server hear these are delivered.
     await this.receiptTracker.stored(conversationId, apply[apply.length - 1]!.id, changed);
@@ -427,6 +547,13 @@ export class TidingsClient {
     if (ref === '') {
       this.config.logger.warn('server error', { code, message });
       this.events.emit('error', error);
+      return;
+    }
+    const item = this.e2ee ? (await this.config.replica.pending()).find((i) => i.clientMsgId === ref) : undefined;
+    if (item && (await this.e2ee!.sendFailed(item, code))) {
+      this.sender.settled(ref);
+      this.config.logger.info('send will be resealed', { clientMsgId: ref, code });
+      await this.flushOutbox();
       return;
     }
     if (error.retryable) {

@@ -31,6 +31,16 @@ export interface TidingsEvents {
   inbox: readonly InboxItem[];
   /** The server's stock of this device's KeyPackages is low: upload more. */
   keyPackagesLow: number;
+  /** This device's KeyPackage stock on the server after a check or upload (MLS envelope only): it can be added to groups. */
+  keyPackageStock: number;
+  /** A conversation's MLS group was created, joined or moved to a new epoch (MLS envelope only). */
+  groupChanged: { readonly conversationId: ConversationId; readonly epoch: bigint };
+  /**
+   * A member's set of identity keys changed after it was first seen in a
+   * conversation (a new, removed or replaced device): their safety number
+   * changed; the conversation's identityWarning is set until acknowledged.
+   */
+  identityChanged: { readonly conversationId: ConversationId; readonly userId: UserId };
   /** A conversation was added or changed (members, name, removal). */
   conversation: Conversation;
   /**

@@ -4,8 +4,9 @@
  * Retryable failures are sent again after a delay; everything is sent again
  * on the next connection.
  */
-import type { SendFrame } from '@tidings/shared';
-import type { Outbox } from '../replica/replica.js';
+import { EntryType, type ConversationId, type SendFrame } from '@tidings/shared';
+import type { Prepared } from '../e2ee-engine/session.js';
+import type { Outbox, OutboxItem } from '../replica/replica.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 export class OutboxSender {
@@ -21,15 +22,33 @@ export class OutboxSender {
     private readonly requestFlush: () => void,
   ) {}
 
-  /** Sends every outbox item not already in flight on this socket, oldest first. */
-  async flush(send: (frame: SendFrame) => void): Promise<number> {
+  /**
+   * Sends every outbox item not already in flight on this socket, oldest first.
+   * `prepare` seals an item at send time (MLS); an item it says to wait holds
+   * back its conversation's later items too. MLS Commits go first: a message
+   * waiting for its group's Commit must not hold that Commit back.
+   */
+  async flush(send: (frame: SendFrame) => void, prepare?: (item: OutboxItem) => Promise<Prepared>, fail?: (item: OutboxItem, failure: Extract<Prepared, { kind: 'fail' }>) => Promise<void>): Promise<number> {
     let sent = 0;
-    for (const item of await this.outbox.pending()) {
-      if (this.inFlight.has(item.clientMsgId)) continue;
+    const items = await this.outbox.pending();
+    const ordered = prepare ? [...items.filter((i) => i.type === EntryType.Mls), ...items.filter((i) => i.type !== EntryType.Mls)] : items;
+    const blocked = new Set<ConversationId>();
+    for (const item of ordered) {
+      if (this.inFlight.has(item.clientMsgId) || blocked.has(item.conversationId)) continue;
+      const prepared: Prepared = prepare ? await prepare(item) : { kind: 'send', body: item.body };
+      if (prepared.kind === 'wait') {
+        blocked.add(item.conversationId);
+        continue;
+      }
+      if (prepared.kind === 'fail') {
+        await fail?.(item, prepared);
+        continue;
+      }
       this.inFlight.add(item.clientMsgId);
-      const { conversationId, clientMsgId, type, body } = item;
-      send({ t: 'send', conversationId, clientMsgId, type, body });
+      const { conversationId, clientMsgId, type } = item;
+      send({ t: 'send', conversationId, clientMsgId, type, body: prepared.body });
       sent += 1;
+      if (prepare && type === EntryType.Mls) blocked.add(conversationId); // its messages wait for the new epoch
     }
     return sent;
   }

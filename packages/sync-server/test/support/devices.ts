@@ -1,7 +1,7 @@
 /** Real client engines (@tidings/client) against a real server, torn down after each test. */
 import { afterEach } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
-import { HttpApi, TidingsClient, UnencryptedEnvelope, type Credentials, type Message, type TidingsEvents } from '@tidings/client';
+import { HttpApi, MlsEnvelope, TidingsClient, UnencryptedEnvelope, type Credentials, type Message, type TidingsEvents } from '@tidings/client';
 import { NodeWebSocketTransport, openMemoryReplica } from '@tidings/client/node';
 import type { ConversationId } from '@tidings/shared';
 
@@ -14,12 +14,14 @@ export interface Device {
   readonly client: TidingsClient;
   readonly creds: Credentials;
   readonly api: HttpApi;
+  /** The engine's replica (tests inspect stored keys and rows). */
+  readonly replica: Awaited<ReturnType<typeof openMemoryReplica>>;
   /** Stop this engine, keeping its replica, and start a new engine over the same replica. */
   restart(): Promise<Device>;
 }
 
 let n = 0;
-export async function device(serverUrl: string, creds: Credentials, opts: { start?: boolean; factory?: IDBFactory; name?: string } = {}): Promise<Device> {
+export async function device(serverUrl: string, creds: Credentials, opts: { start?: boolean; factory?: IDBFactory; name?: string; mls?: boolean; fallbackUrls?: string[] } = {}): Promise<Device> {
   const factory = opts.factory ?? new IDBFactory();
   const name = opts.name ?? `e2e-${++n}`;
   const replica = await openMemoryReplica(name, factory);
@@ -28,8 +30,9 @@ export async function device(serverUrl: string, creds: Credentials, opts: { star
     credentials: creds,
     replica,
     transport: new NodeWebSocketTransport(),
-    envelope: new UnencryptedEnvelope(),
+    envelope: opts.mls ? new MlsEnvelope() : new UnencryptedEnvelope(),
     backoff: { baseMs: 20, maxMs: 200 },
+    ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}),
   });
   let stopped = false;
   const stop = async () => {
@@ -44,9 +47,10 @@ export async function device(serverUrl: string, creds: Credentials, opts: { star
     client,
     creds,
     api: new HttpApi({ serverUrl, token: creds.token }),
+    replica,
     restart: async () => {
       await stop();
-      return device(serverUrl, creds, { factory, name, start: opts.start });
+      return device(serverUrl, creds, { ...opts, factory, name });
     },
   };
 }
@@ -84,7 +88,7 @@ export async function until(clients: TidingsClient[], check: () => Promise<boole
         }
       });
     };
-    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread'];
+    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread', 'groupChanged', 'identityChanged', 'inbox', 'keyPackageStock'];
     for (const c of clients) for (const e of events) offs.push(c.on(e, recheck));
   });
 }

@@ -1,0 +1,60 @@
+/**
+ * The device identity and the loaded MLS groups, over the KeyStore port:
+ * the identity is made once and persisted; groups are loaded on first use and
+ * written back after every change (a ratchet step must never be replayed).
+ */
+import type { ConversationId } from '@tidings/shared';
+import type { Credentials } from '../api/http-api.js';
+import { MlsGroup } from '../e2ee/group.js';
+import { createDeviceIdentity, decodeDeviceIdentity, encodeDeviceIdentity, type DeviceIdentity } from '../e2ee/identity.js';
+import type { SuiteName } from '../e2ee/suite.js';
+import type { KeyStore } from '../keys/key-store.js';
+
+export class GroupCache {
+  private identityPromise: Promise<DeviceIdentity> | undefined;
+  private readonly loaded = new Map<ConversationId, MlsGroup | null>();
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly credentials: Credentials,
+    private readonly suite: SuiteName,
+  ) {}
+
+  /** This device's identity, created and stored on first use. */
+  identity(): Promise<DeviceIdentity> {
+    return (this.identityPromise ??= (async () => {
+      const stored = await this.store.loadIdentity();
+      if (stored !== null) {
+        const identity = decodeDeviceIdentity(stored);
+        if (identity.userId === this.credentials.userId && identity.deviceId === this.credentials.deviceId) return identity;
+      }
+      const identity = await createDeviceIdentity({ userId: this.credentials.userId, deviceId: this.credentials.deviceId }, this.suite);
+      await this.store.saveIdentity(encodeDeviceIdentity(identity));
+      return identity;
+    })());
+  }
+
+  async get(conversationId: ConversationId): Promise<MlsGroup | undefined> {
+    if (!this.loaded.has(conversationId)) {
+      const bytes = await this.store.loadGroup(conversationId);
+      this.loaded.set(conversationId, bytes === null ? null : await MlsGroup.restore(bytes));
+    }
+    return this.loaded.get(conversationId) ?? undefined;
+  }
+
+  /** Stores a group's current state (after create, join, commit, encrypt or decrypt). */
+  async save(group: MlsGroup): Promise<void> {
+    this.loaded.set(group.conversationId, group);
+    await this.store.saveGroup(group.conversationId, group.serialize());
+  }
+
+  async discard(conversationId: ConversationId): Promise<void> {
+    this.loaded.set(conversationId, null);
+    await this.store.saveGroup(conversationId, null);
+  }
+
+  /** Groups loaded so far (for idleness checks). */
+  cached(): MlsGroup[] {
+    return [...this.loaded.values()].filter((g): g is MlsGroup => g !== null);
+  }
+}

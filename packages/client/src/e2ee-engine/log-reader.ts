@@ -1,0 +1,168 @@
+/**
+ * Reads a conversation's log through its MLS group, in log order: Commits
+ * advance the group (ours are confirmed, others' applied), application
+ * messages are decrypted and checked against the entry's sender. Entries that
+ * arrive before the group exists are held and replayed once it appears; the
+ * cursor never waits for keys.
+ */
+import { EntryType, peekMlsHeader, type ConversationId, type Entry, type EntryId } from '@tidings/shared';
+import { bytesEqual } from '../e2ee/bytes.js';
+import { isE2eeError } from '../e2ee/errors.js';
+import type { MlsGroup, PendingCommit } from '../e2ee/group.js';
+import type { MessageContent } from '../model/message.js';
+import { parseSystemEvent } from '../model/system-event.js';
+import type { OpenedEntry } from '../replica/replica.js';
+import type { GroupCache } from './groups.js';
+import type { E2eeHost } from './host.js';
+import { decodePayload } from './payload.js';
+
+/** Why a message shows as unreadable (stable strings, shown to users by apps). */
+export const Unreadable = {
+  /** The group's keys have not arrived yet (the Welcome is on its way); reopened when they do. */
+  AwaitingKeys: 'awaiting_keys',
+  /** Sent before this device joined the group, and no history covered it. */
+  BeforeJoin: 'sent before this device joined',
+  /** This device sent it but no longer has the plaintext. */
+  OwnMessage: 'sent by this device',
+  /** The MLS sender is not the device the server says sent it. */
+  SenderMismatch: 'sender mismatch',
+} as const;
+
+/** What to do after a Commit of ours or another's was processed. */
+export interface CommitEvents {
+  confirmed(group: MlsGroup, commit: PendingCommit): Promise<void>;
+  applied(group: MlsGroup, superseded: PendingCommit | undefined): Promise<void>;
+  /** Our epoch-0 group lost to another device's first Commit: it was discarded. */
+  lostCreation(conversationId: ConversationId): Promise<void>;
+}
+
+const unreadable = (reason: string): MessageContent => ({ kind: 'unreadable', reason });
+const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+function epochOf(body: Uint8Array): bigint | undefined {
+  try {
+    return peekMlsHeader(body).epoch;
+  } catch {
+    return undefined;
+  }
+}
+
+export class LogReader {
+  constructor(
+    private readonly host: E2eeHost,
+    private readonly groups: GroupCache,
+    private readonly events: CommitEvents,
+  ) {}
+
+  /** Opens committed entries of one conversation, oldest first. */
+  async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedEntry[]> {
+    const out: OpenedEntry[] = [];
+    for (const entry of entries) out.push({ entry, content: await this.openOne(conversationId, entry, false) });
+    return out;
+  }
+
+  /** The group appeared: processes held entries in order and updates the rows they made. */
+  async replay(conversationId: ConversationId): Promise<void> {
+    const { replica } = this.host;
+    const held = await replica.held(conversationId);
+    const done: EntryId[] = [];
+    for (const entry of held) {
+      const content = await this.openOne(conversationId, entry, true);
+      done.push(entry.id);
+      if (content === null) continue;
+      const changed = await replica.setContent(conversationId, entry.id, content, true);
+      if (changed) this.host.messageChanged(changed);
+    }
+    await replica.release(conversationId, done);
+  }
+
+  private async openOne(conversationId: ConversationId, entry: Entry, replaying: boolean): Promise<MessageContent | null> {
+    switch (entry.type) {
+      case EntryType.System:
+        try {
+          return { kind: 'system', event: parseSystemEvent(entry.body) };
+        } catch (error) {
+          return unreadable(reasonOf(error));
+        }
+      case EntryType.Mls:
+        await this.commit(conversationId, entry, replaying);
+        return null;
+      case EntryType.Text:
+        return this.message(conversationId, entry, replaying);
+      case EntryType.Media:
+      case EntryType.Document:
+        return { kind: 'unsupported', entryType: entry.type };
+      case EntryType.Crdt:
+      case EntryType.Snapshot:
+        return null;
+      default: {
+        const never: never = entry.type;
+        throw new TypeError(`unknown entry type ${String(never)}`);
+      }
+    }
+  }
+
+  private async commit(conversationId: ConversationId, entry: Entry, replaying: boolean): Promise<void> {
+    const { logger, replica } = this.host;
+    const group = await this.groups.get(conversationId);
+    if (group === undefined) {
+      if (!replaying) await replica.hold(entry);
+      return;
+    }
+    const epoch = epochOf(entry.body);
+    const pending = group.pending;
+    if (epoch === undefined || epoch < group.epoch) return; // before we joined, or already applied
+    if (group.epoch === 0n && epoch === 0n && pending !== undefined && !bytesEqual(pending.commit, entry.body)) {
+      // Another device's group won epoch 0: ours never existed for anyone else. Wait for its Welcome.
+      await this.groups.discard(conversationId);
+      await replica.hold(entry);
+      await this.events.lostCreation(conversationId);
+      return;
+    }
+    if (epoch > group.epoch || !group.active) {
+      logger.warn('MLS Commit skipped', { conversationId: String(conversationId), epoch: String(epoch), groupEpoch: String(group.epoch) });
+      return;
+    }
+    let outcome;
+    try {
+      outcome = await group.processCommit(entry.body);
+    } catch (error) {
+      logger.warn('MLS Commit rejected', { conversationId: String(conversationId), error: reasonOf(error) });
+      return;
+    }
+    await this.groups.save(group);
+    this.host.groupChanged(conversationId, group.epoch);
+    if (outcome.kind === 'confirmed' && pending !== undefined) await this.events.confirmed(group, pending);
+    else if (outcome.kind === 'applied') await this.events.applied(group, outcome.superseded);
+  }
+
+  private async message(conversationId: ConversationId, entry: Entry, replaying: boolean): Promise<MessageContent> {
+    const { credentials, replica } = this.host;
+    if (entry.senderDeviceId === credentials.deviceId) return unreadable(Unreadable.OwnMessage); // the local row keeps its plaintext
+    const group = await this.groups.get(conversationId);
+    if (group === undefined) {
+      if (epochOf(entry.body) === undefined) return unreadable('not an MLS message');
+      if (!replaying) await replica.hold(entry);
+      return unreadable(Unreadable.AwaitingKeys);
+    }
+    let decrypted;
+    try {
+      decrypted = await group.decrypt(entry.body);
+    } catch (error) {
+      const fromHistory = await replica.historyContent(conversationId, entry.id);
+      if (fromHistory !== null) return fromHistory;
+      return unreadable(isE2eeError(error, 'stale_epoch') ? Unreadable.BeforeJoin : reasonOf(error));
+    }
+    await this.groups.save(group);
+    if (decrypted.sender.userId !== entry.senderUserId || decrypted.sender.deviceId !== entry.senderDeviceId) {
+      return unreadable(Unreadable.SenderMismatch);
+    }
+    try {
+      const payload = decodePayload(decrypted.plaintext);
+      if (payload.t !== 'text') return unreadable('not a chat message');
+      return { kind: 'text', text: payload.text };
+    } catch (error) {
+      return unreadable(reasonOf(error));
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Groups follow conversations. A reconcile pass compares a conversation's
+ * members (server-authoritative) with its MLS group's leaves and commits the
+ * difference: creates the group, adds devices that have no leaf (claiming
+ * their KeyPackages), removes leaves of users who left. One Commit at a time
+ * per group; a lost race (stale_epoch) is simply reconciled again on the new
+ * epoch.
+ *
+ * Who acts: the device that made the change (the initiator) at once; for
+ * repairs, deterministically one member device — for a missing device of a
+ * user who already has leaves, that user's device with the lowest leaf index
+ * (so a user's existing device adds their newly linked one); otherwise, and
+ * for removals, the lowest leaf index among remaining members. Two devices
+ * acting anyway is safe: the server takes one Commit per epoch.
+ */
+import { EntryType, type ConversationId, type DeviceId, type UserId } from '@tidings/shared';
+import type { DeviceRef } from '../e2ee/identity.js';
+import { MlsGroup } from '../e2ee/group.js';
+import type { Member } from '../e2ee/members.js';
+import { parseKeyPackage } from '../e2ee/key-packages.js';
+import type { GroupCache } from './groups.js';
+import type { E2eeHost } from './host.js';
+
+type Plan =
+  | { readonly kind: 'create'; readonly users: readonly UserId[] }
+  | { readonly kind: 'remove'; readonly devices: readonly DeviceRef[] }
+  | { readonly kind: 'add'; readonly users: readonly UserId[]; readonly initiator: boolean; readonly leaves: readonly Member[] };
+
+const key = (d: DeviceRef): string => `${d.userId}:${d.deviceId}`;
+const lowest = (members: readonly Member[]): Member | undefined =>
+  members.reduce<Member | undefined>((a, m) => (a === undefined || m.leafIndex < a.leafIndex ? m : a), undefined);
+
+export class Membership {
+  /** Conversations this device changed and must carry through (create, add, remove). */
+  private readonly initiated = new Set<ConversationId>();
+  private readonly running = new Map<ConversationId, Promise<void>>();
+  private readonly again = new Set<ConversationId>();
+
+  constructor(
+    private readonly host: E2eeHost,
+    private readonly groups: GroupCache,
+  ) {}
+
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
+  /** Brings the conversation's group in line with its members; `initiator` when this device made the change. */
+  reconcile(conversationId: ConversationId, initiator = false): Promise<void> {
+    if (initiator) this.initiated.add(conversationId);
+    const running = this.running.get(conversationId);
+    if (running) {
+      this.again.add(conversationId);
+      return running;
+    }
+    const run = (async () => {
+      do {
+        this.again.delete(conversationId);
+        try {
+          await this.once(conversationId);
+        } catch (error) {
+          this.host.logger.warn('group reconcile failed', { conversationId: String(conversationId), error: String(error) });
+        }
+      } while (this.again.has(conversationId));
+    })().finally(() => this.running.delete(conversationId));
+    this.running.set(conversationId, run);
+    return run;
+  }
+
+  /** Forgets that this device started a change (its creation lost, or nothing is left to do). */
+  settle(conversationId: ConversationId): void {
+    this.initiated.delete(conversationId);
+  }
+
+  private async once(conversationId: ConversationId): Promise<void> {
+    const plan = await this.host.exclusive(() => this.plan(conversationId));
+    if (plan === null) return;
+    let keyPackages: Uint8Array[] = [];
+    if (plan.kind !== 'remove') {
+      const wanted = plan.kind === 'add' ? await this.missingDevices(plan) : null;
+      if (wanted !== null && wanted.size === 0) {
+        this.settle(conversationId);
+        return;
+      }
+      const users = plan.kind === 'add' ? [...new Set([...wanted!.values()].map((d) => d.userId))] : plan.users;
+      const claim = await this.host.api.claimKeyPackages(users);
+      keyPackages = claim.keyPackages.filter((k) => wanted === null || wanted.has(key(k))).map((k) => k.keyPackage);
+      if (plan.kind === 'add' && keyPackages.length === 0) {
+        this.settle(conversationId); // none of them has a KeyPackage now; a later pass retries
+        return;
+      }
+    }
+    await this.host.exclusive(() => this.commit(conversationId, plan, keyPackages));
+  }
+
+  /** Reads the conversation and its group; on the engine queue. */
+  private async plan(conversationId: ConversationId): Promise<Plan | null> {
+    const { replica, credentials } = this.host;
+    const conversation = await replica.conversation(conversationId);
+    if (conversation === null || conversation.kind === 'unknown') return null; // its `conversation` frame will come
+    if (conversation.left) {
+      this.settle(conversationId);
+      return null;
+    }
+    const initiator = this.initiated.has(conversationId);
+    const group = await this.groups.get(conversationId);
+    if (group === undefined) {
+      if (!initiator || (await replica.hasHeldCommit(conversationId))) {
+        this.settle(conversationId); // someone else created it: wait for the Welcome
+        return null;
+      }
+      return { kind: 'create', users: conversation.members };
+    }
+    if (group.pending !== undefined || !group.active) return null;
+    const desired = new Set(conversation.members);
+    const leaves = group.members();
+    const staying = leaves.filter((l) => desired.has(l.userId));
+    const leaving = leaves.filter((l) => !desired.has(l.userId));
+    if (leaving.length > 0) {
+      const actor = lowest(staying);
+      if (!initiator && (actor === undefined || actor.deviceId !== credentials.deviceId)) return null;
+      return { kind: 'remove', devices: leaving.map((l) => ({ userId: l.userId, deviceId: l.deviceId })) };
+    }
+    return { kind: 'add', users: conversation.members, initiator, leaves: staying };
+  }
+
+  /** Devices of members without a leaf that this device should add, by key. */
+  private async missingDevices(plan: Extract<Plan, { kind: 'add' }>): Promise<Map<string, DeviceRef>> {
+    const me = this.host.credentials;
+    const have = new Set(plan.leaves.map(key));
+    const out = new Map<string, DeviceRef>();
+    for (const userId of plan.users) {
+      let devices: DeviceId[];
+      try {
+        devices = await this.host.api.devices(userId);
+      } catch {
+        continue; // not a contact any more, or the server is unreachable: a later pass retries
+      }
+      const theirs = plan.leaves.filter((l) => l.userId === userId);
+      const actor = lowest(theirs.length > 0 ? theirs : plan.leaves);
+      const mine = plan.initiator || actor?.deviceId === me.deviceId;
+      for (const deviceId of devices) {
+        const d = { userId, deviceId };
+        if (deviceId !== me.deviceId && !have.has(key(d)) && mine) out.set(key(d), d);
+      }
+    }
+    return out;
+  }
+
+  /** Makes the Commit and queues it; on the engine queue. */
+  private async commit(conversationId: ConversationId, plan: Plan, keyPackages: Uint8Array[]): Promise<void> {
+    const { replica, credentials } = this.host;
+    let group = await this.groups.get(conversationId);
+    if (plan.kind === 'create') {
+      if (group !== undefined || (await replica.hasHeldCommit(conversationId))) return;
+      group = await MlsGroup.create(await this.groups.identity(), conversationId);
+    } else if (group === undefined || group.pending !== undefined || !group.active) {
+      this.again.add(conversationId);
+      return;
+    }
+    const leaves = new Set(group.members().map(key));
+    let commit;
+    if (plan.kind === 'remove') {
+      const devices = plan.devices.filter((d) => leaves.has(key(d)));
+      if (devices.length === 0) return;
+      commit = await group.proposeRemove(devices);
+    } else {
+      const fresh = keyPackages.filter((kp) => {
+        const device = deviceOfKeyPackage(kp);
+        return device !== undefined && !leaves.has(key(device)) && device.deviceId !== credentials.deviceId;
+      });
+      if (fresh.length === 0 && plan.kind === 'add') return;
+      commit = await group.proposeAdd(fresh);
+    }
+    await this.groups.save(group);
+    await replica.enqueueEntry({
+      clientMsgId: this.host.newClientMsgId(),
+      conversationId,
+      type: EntryType.Mls,
+      body: commit.commit,
+      createdAt: this.host.clock.now(),
+      attempts: 0,
+    });
+    this.host.requestFlush();
+  }
+}
+
+function deviceOfKeyPackage(bytes: Uint8Array): DeviceRef | undefined {
+  try {
+    return parseKeyPackage(bytes).device;
+  } catch {
+    return undefined;
+  }
+}
