@@ -4,6 +4,7 @@ import { connectEngine } from './engine/connect.js';
 import { App } from './ui/app.js';
 import { EngineLink, LinkContext } from './ui/engine-context.js';
 import { applyTheme } from './ui/theme.js';
+import { answerPushPreviews, subscribePush } from './push.js';
 import './styles.css';
 
 applyTheme();
@@ -17,8 +18,11 @@ if ('serviceWorker' in navigator && !import.meta.hot) {
 
 const { engine, mode } = connectEngine();
 const link = new EngineLink(engine, mode);
+answerPushPreviews(engine);
 const root = document.getElementById('app')!;
 void link.start().then((session) => {
+  // Signed in and notifications allowed: keep this device's push subscription registered.
+  if (session) void subscribePush(engine, false).catch(() => undefined);
   document.documentElement.dataset.engine = mode;
   render(
     <LinkContext.Provider value={link}>

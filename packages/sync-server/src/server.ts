@@ -26,6 +26,7 @@ import { settingsRoutes } from './privacy/routes.js';
 import { deliveryRoutes } from './mls/routes.js';
 import { LeasedSnowflakes, NodeLease } from './cluster/lease.js';
 import { serveWebApp } from './http/web-app.js';
+import { installSecurity } from './http/security.js';
 import { Connection, ConnState } from './sync/connection.js';
 import { Accounts } from './accounts/service.js';
 import { Conversations } from './conversations/service.js';
@@ -34,6 +35,8 @@ import { conversationRoutes } from './conversations/routes.js';
 import { seedRoutes } from './http/seed-api.js';
 import { installErrorHandling } from './http/errors.js';
 import { createMetrics } from './metrics.js';
+import { createPush } from './push/index.js';
+import { mediaRoutes, openMedia, type Media } from './media/index.js';
 
 export interface RunningServer {
   /** http://host:port of the listening server. */
@@ -43,6 +46,8 @@ export interface RunningServer {
   readonly nodeId: number;
   readonly db: SqlClient;
   readonly logger: Logger;
+  /** Media uploads, references and the retention sweep (tests call media.sweep()). */
+  readonly media: Media;
   /** Number of authenticated sockets on this node. */
   connections(): number;
   /** Graceful shutdown: stop accepting, flush pending writes, close sockets and the store. */
@@ -72,7 +77,8 @@ async function openStore(cfg: ServerConfig, logger: Logger): Promise<SqlClient> 
 }
 
 export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const baseLogger = opts.logger ?? pino({ level: cfg.logLevel });
+  // Bearer tokens never reach the logs.
+  const baseLogger = opts.logger ?? pino({ level: cfg.logLevel, redact: ['req.headers.authorization', 'headers.authorization', '*.token', 'token'] });
   const clock = opts.clock ?? Date.now;
   const db = await openStore(cfg, baseLogger);
   const applied = await migrate(db);
@@ -105,6 +111,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   const privacy = new PrivacyStore(db, clock);
   const receipts = new Receipts({ db, privacy, switchboard: hub, clock, logger, onFlush: (n) => metrics.receiptAcks.inc(n) });
   const members = new MembersCache(db, clock);
+  const push = await createPush({ config: cfg.push, dataDir: cfg.dataDir, db, presence: hub, registry: metrics.registry, logger, clock });
   const writer = new LogWriter({
     db,
     ids,
@@ -114,6 +121,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     onCommitted: (batch) => {
       metrics.appended.inc(batch.entries.length);
       publishBatch(hub, batch);
+      push.service.onCommitted(batch);
     },
     onBatch: (size, seconds) => {
       metrics.batchSize.observe(size);
@@ -130,6 +138,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     bodyLimit: MAX_HTTP_JSON_BYTES,
   });
   installErrorHandling(app);
+  const security = await installSecurity(app, { corsOrigins: cfg.corsOrigins, rateLimit: cfg.rateLimit, redisUrl: cfg.redisUrl, redisPrefix: cfg.redisPrefix });
   app.get('/healthz', async (_req, reply) => {
     try {
       await db.query('SELECT 1');
@@ -139,16 +148,25 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  accountRoutes(app, accounts, db);
+  accountRoutes(app, accounts, db, cfg.rateLimit, security.attempts);
   conversationRoutes(app, accounts, conversations, db);
-  seedRoutes(app, { accounts, conversations, writer, db, receipts });
+  seedRoutes(app, { accounts, conversations, writer, db, receipts, rateLimit: cfg.rateLimit });
   settingsRoutes(app, { accounts, privacy, switchboard: hub, receipts });
   deliveryRoutes(app, { accounts, db, ids, clock, switchboard: hub });
+  push.routes(app, accounts);
+  const media = await openMedia(cfg.media, cfg.dataDir, { db, clock, logger });
+  mediaRoutes(app, { accounts, media: media.media });
 
   const webApp = await serveWebApp(app, cfg.webDir);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
-  const limits = { maxSocketBufferBytes: cfg.maxSocketBufferBytes, catchupHighWaterBytes: 1024 * 1024, maxBadFrames: 16, maxInflightSends: 1024 };
+  const limits = {
+    maxSocketBufferBytes: cfg.maxSocketBufferBytes,
+    catchupHighWaterBytes: 1024 * 1024,
+    maxBadFrames: 16,
+    maxInflightSends: 1024,
+    sendRatePerSecond: cfg.rateLimit ? cfg.sendRatePerSecond : Number.POSITIVE_INFINITY,
+  };
   app.server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -169,6 +187,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     }
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
+  push.service.start();
 
   await app.listen({ port: cfg.port, host: cfg.host });
   const address = app.server.address();
@@ -183,17 +202,21 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     nodeId,
     db,
     logger,
+    media: media.media,
     connections: () => hub.size,
     close: () =>
       (closing ??= (async () => {
         clearInterval(sweep);
         // Commit what was accepted (so every ack promised is kept), then say goodbye.
         await Promise.race([Promise.all([writer.close(), receipts.close()]), new Promise((r) => setTimeout(r, cfg.shutdownGraceMs).unref())]);
+        await push.service.close();
         for (const c of connections) c.close(CloseCode.GoingAway, 'server shutting down');
         await hub.close();
         await lease.release();
         wss.close();
         await app.close();
+        await media.close();
+        await security.close();
         await db.close();
         logger.info('tidings sync server stopped');
       })()),

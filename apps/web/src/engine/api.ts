@@ -114,4 +114,21 @@ export interface EngineApi {
 
   settings(): Promise<PrivacySettings | null>;
   updateSettings(patch: Partial<PrivacySettings>): Promise<PrivacySettings>;
+
+  /** Register this device's Web Push subscription with the server (the engine holds the token, so it makes the call). */
+  registerPush(subscription: PushSubscriptionData): Promise<void>;
+  /** For a push: sync, then the conversation's title and newest message text (decrypted here, never sent by the server). */
+  pushPreview(id: ConversationId): Promise<PushPreview | null>;
+}
+
+/** A PushSubscription as the server takes it (PushSubscription.toJSON()). */
+export interface PushSubscriptionData {
+  readonly endpoint: string;
+  readonly keys: { readonly p256dh: string; readonly auth: string };
+}
+
+/** What a push notification shows. */
+export interface PushPreview {
+  readonly title: string;
+  readonly text: string;
 }

@@ -17,7 +17,7 @@ import {
   type Message,
   type PrivacySettings,
 } from '@tidings/client';
-import type { ChatSummary, EngineApi, EngineEvent, EngineListener, MessageView, ReceiptView, SessionInfo } from './api.js';
+import type { ChatSummary, EngineApi, EngineEvent, EngineListener, MessageView, PushPreview, PushSubscriptionData, ReceiptView, SessionInfo } from './api.js';
 import { AppStore, type StoredSession } from './app-store.js';
 
 export interface HostOptions {
@@ -31,6 +31,8 @@ export interface HostOptions {
 
 /** Most users whose presence one device may watch (the server's MAX_WATCHED_USERS is the hard cap). */
 const WATCH_LIMIT = 256;
+/** Longest a push waits for the engine to be synced before it shows what the replica has, ms. */
+const PUSH_SYNC_WAIT_MS = 4000;
 
 interface Running {
   readonly session: StoredSession;
@@ -378,6 +380,31 @@ export class EngineHost implements EngineApi {
   async updateSettings(patch: Partial<PrivacySettings>): Promise<PrivacySettings> {
     return (await this.engine()).client.updateSettings(patch);
   }
+
+  // ---- push ----
+
+  async registerPush(subscription: PushSubscriptionData): Promise<void> {
+    const running = await this.engine();
+    const res = await fetch(`${this.options.serverUrl}/v1/push/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${running.session.credentials.token}` },
+      body: JSON.stringify({ endpoint: subscription.endpoint, keys: { p256dh: subscription.keys.p256dh, auth: subscription.keys.auth } }),
+    });
+    if (!res.ok) throw new Error(`push subscription refused (${res.status})`);
+  }
+
+  async pushPreview(id: ConversationId): Promise<PushPreview | null> {
+    const running = await this.engine();
+    // Sync first: reconnect now if offline, and give the catch-up a moment to bring the new messages in.
+    await this.nudge();
+    const deadline = Date.now() + PUSH_SYNC_WAIT_MS;
+    while (running.client.status !== ConnectionState.Online && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const chat = await this.chat(id);
+    const [last] = await running.client.messages(id, { limit: 1 });
+    if (!chat || !last || last.content.kind !== 'text') return null;
+    return { title: chat.title, text: last.content.text };
+  }
+
 }
 
 const info = (s: StoredSession): SessionInfo => ({ userId: s.credentials.userId, deviceId: s.credentials.deviceId, username: s.username });

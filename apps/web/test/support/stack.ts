@@ -67,7 +67,7 @@ export async function startStack(): Promise<Stack> {
   const tmp = await mkdtemp(path.join(tmpdir(), 'tidings-web-'));
   const distDir = path.join(tmp, 'dist');
   await buildApp(distDir);
-  const server = await startServer({ ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir: path.join(tmp, 'data'), databaseUrl: undefined, redisUrl: undefined, logLevel: 'silent' });
+  const server = await startServer({ ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir: path.join(tmp, 'data'), databaseUrl: undefined, redisUrl: undefined, logLevel: 'silent', rateLimit: false });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const gateways: Gateway[] = [];
   return {

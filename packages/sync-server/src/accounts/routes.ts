@@ -15,6 +15,8 @@ import { findUserById, findUserByName } from './store.js';
 import type { SqlClient } from '../storage/sql.js';
 import { parse } from '../http/validate.js';
 import { authOf } from '../http/auth.js';
+import { HTTP_LIMITS, limit } from '../http/security.js';
+import type { AttemptLimiter } from '../http/attempts.js';
 import { watchable } from '../presence/watchable.js';
 
 const username = z
@@ -50,15 +52,17 @@ const deviceJson = (d: { userId: bigint; deviceId: bigint; token: string }) => (
   token: d.token,
 });
 
-export function accountRoutes(app: FastifyInstance, accounts: Accounts, db: SqlClient): void {
-  app.post('/v1/accounts', async (req, reply) => {
+export function accountRoutes(app: FastifyInstance, accounts: Accounts, db: SqlClient, rateLimit: boolean, attempts: AttemptLimiter | undefined): void {
+  app.post('/v1/accounts', limit(rateLimit, HTTP_LIMITS.accountsPerIp), async (req, reply) => {
     const b = parse(SignUp, req.body, 'body');
     const d = await accounts.register(b.username, b.password, b.device_name ?? 'first device');
     return reply.status(201).send(deviceJson(d));
   });
 
-  app.post('/v1/sessions', async (req, reply) => {
+  app.post('/v1/sessions', limit(rateLimit, HTTP_LIMITS.sessionsPerIp), async (req, reply) => {
     const b = parse(SignIn, req.body, 'body');
+    // Per username as well as per address, so guessing spread over many addresses is slowed too.
+    await attempts?.hit(b.username.toLowerCase());
     const d = await accounts.signIn(b.username, b.password, b.device_name);
     return reply.status(201).send(deviceJson(d));
   });

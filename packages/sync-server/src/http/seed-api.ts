@@ -25,6 +25,7 @@ import { readBefore } from '../log/store.js';
 import type { SqlClient } from '../storage/sql.js';
 import type { Receipts } from '../receipts/service.js';
 import { authOf } from './auth.js';
+import { HTTP_LIMITS, byDeviceToken, limit } from './security.js';
 import { anyIdSchema, parse, userIdSchema } from './validate.js';
 
 const TYPES = { text: EntryType.Text, media: EntryType.Media, document: EntryType.Document } as const;
@@ -58,11 +59,11 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function seedRoutes(
   app: FastifyInstance,
-  deps: { accounts: Accounts; conversations: Conversations; writer: LogWriter; db: SqlClient; receipts: Receipts },
+  deps: { accounts: Accounts; conversations: Conversations; writer: LogWriter; db: SqlClient; receipts: Receipts; rateLimit: boolean },
 ): void {
   const { accounts, conversations, writer, db, receipts } = deps;
 
-  app.post('/sendMessage', async (req) => {
+  app.post('/sendMessage', limit(deps.rateLimit, HTTP_LIMITS.sendsPerDevice, byDeviceToken), async (req) => {
     const auth = await authOf(accounts, req);
     const b = parse(SendMessage, req.body, 'body');
     if (b.sender_id !== auth.userId) throw new TidingsError(ErrorCode.Forbidden, 'sender_id must be the signed-in user');

@@ -51,6 +51,9 @@ interface Pending {
   readonly reject: (e: TidingsError) => void;
 }
 
+/** Body bytes committed in one transaction at most: big bodies make smaller batches, so one statement stays small. */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
 type Outcome = { ok: true; result: AppendResult } | { ok: false; error: TidingsError };
 
 export class LogWriter {
@@ -77,7 +80,7 @@ export class LogWriter {
   private async run(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.opts.maxBatch);
+        const batch = this.takeBatch();
         const started = performance.now();
         let outcomes: Outcome[];
         let committed: CommittedBatch | undefined;
@@ -107,6 +110,18 @@ export class LogWriter {
     } finally {
       this.running = undefined;
     }
+  }
+
+  /** The next batch: at most maxBatch appends and MAX_BATCH_BYTES of bodies (always at least one). */
+  private takeBatch(): Pending[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && n < this.opts.maxBatch) {
+      bytes += this.queue[n]!.req.body.length;
+      if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+      n++;
+    }
+    return this.queue.splice(0, n);
   }
 
   private commit(reqs: readonly NewEntry[]): Promise<{ outcomes: Outcome[]; committed: CommittedBatch }> {

@@ -131,6 +131,91 @@ CREATE TABLE node_leases (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'push subscriptions, mutes, durable push queue',
+    sql: `
+-- One Web Push subscription of a device; the endpoint is the push service's URL for it (unique).
+CREATE TABLE push_subscriptions (
+  endpoint text PRIMARY KEY,
+  user_id bigint NOT NULL,
+  device_id bigint NOT NULL,
+  p256dh text NOT NULL,
+  auth text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
+CREATE INDEX push_subscriptions_device ON push_subscriptions (device_id);
+-- A muted conversation of a user: no pushes while muted_until is NULL (for ever) or in the future.
+CREATE TABLE push_mutes (
+  user_id bigint NOT NULL,
+  conversation_id bigint NOT NULL,
+  muted_until bigint,
+  PRIMARY KEY (user_id, conversation_id)
+);
+-- The coalescing window: new messages for an offline user, counted per conversation until due_at.
+CREATE TABLE push_pending (
+  user_id bigint NOT NULL,
+  conversation_id bigint NOT NULL,
+  count integer NOT NULL,
+  due_at bigint NOT NULL,
+  PRIMARY KEY (user_id, conversation_id)
+);
+CREATE INDEX push_pending_due ON push_pending (due_at);
+-- One push to send to one subscription, retried with backoff; rev moves when a newer count is merged in.
+CREATE TABLE push_outbox (
+  endpoint text NOT NULL,
+  conversation_id bigint NOT NULL,
+  user_id bigint NOT NULL,
+  count integer NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  rev integer NOT NULL DEFAULT 0,
+  due_at bigint NOT NULL,
+  PRIMARY KEY (endpoint, conversation_id)
+);
+CREATE INDEX push_outbox_due ON push_outbox (due_at);
+`,
+  },
+  {
+    version: 6,
+    name: 'media: blobs, conversation references, resumable uploads',
+    sql: `
+-- One row per stored ciphertext blob (id = SHA-256 hex). unreferenced_since: when its last reference went (NULL while referenced or never referenced).
+CREATE TABLE blobs (
+  id text PRIMARY KEY,
+  size bigint NOT NULL,
+  created_at bigint NOT NULL,
+  unreferenced_since bigint
+);
+-- Users who proved they hold a blob's bytes by uploading them (they may read and attach it; its size counts to their quota).
+CREATE TABLE blob_holders (
+  blob_id text NOT NULL,
+  user_id bigint NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (blob_id, user_id)
+);
+CREATE INDEX blob_holders_user ON blob_holders (user_id);
+-- Conversations whose messages reference a blob: their members may download it.
+CREATE TABLE blob_refs (
+  conversation_id bigint NOT NULL,
+  blob_id text NOT NULL,
+  attached_by bigint NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (conversation_id, blob_id)
+);
+CREATE INDEX blob_refs_blob ON blob_refs (blob_id);
+-- Resumable uploads in progress; their chunks are staged under DATA_DIR/media/staging/<id>.
+CREATE TABLE uploads (
+  id text PRIMARY KEY,
+  user_id bigint NOT NULL,
+  sha256 text NOT NULL,
+  size bigint NOT NULL,
+  chunk_bytes integer NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX uploads_user ON uploads (user_id, sha256);
+`,
+  },
 ];
 
 /** Apply every migration not yet applied, under an advisory lock so concurrent nodes take turns. */

@@ -1,5 +1,6 @@
 /** Catch-up: stream a conversation's entries above a position, in bounded pages, oldest first. */
-import { MAX_ENTRIES_PER_PAGE, encodeServerFrame, type ConversationId, type EntryId } from '@tidings/shared';
+import { MAX_ENTRIES_PER_PAGE, type ConversationId, type EntryId } from '@tidings/shared';
+import { entryFrames } from '../log/publish.js';
 import type { SqlExecutor } from '../storage/sql.js';
 import { readAfter } from '../log/store.js';
 import type { Membership } from '../conversations/store.js';
@@ -27,7 +28,7 @@ export async function streamConversation(
     if (!sink.open) return sent;
     const entries = await readAfter(db, conversationId, from, upto, pageSize);
     if (entries.length === 0) return sent;
-    await sink.send(encodeServerFrame({ t: 'entries', conversationId, entries, live: false }));
+    for (const frame of entryFrames(conversationId, entries, false)) await sink.send(frame);
     sent += entries.length;
     from = entries[entries.length - 1]!.id;
     if (entries.length < pageSize) return sent;

@@ -35,6 +35,7 @@ import type { Receipts } from '../receipts/service.js';
 import type { PrivacyStore } from '../privacy/settings.js';
 import type { MembersCache } from '../conversations/members-cache.js';
 import { watchable } from '../presence/watchable.js';
+import { TokenBucket } from './token-bucket.js';
 import { ackInbox, readInbox } from '../mls/inbox.js';
 import { streamConversation, type PageSink } from './catchup.js';
 import type { Metrics } from '../metrics.js';
@@ -67,6 +68,8 @@ export interface ConnectionLimits {
   readonly maxBadFrames: number;
   /** Sends accepted but not yet acked, per socket. */
   readonly maxInflightSends: number;
+  /** Sustained sends per second per socket (burst 10x); Infinity turns the limit off. */
+  readonly sendRatePerSecond: number;
 }
 
 export interface ConnectionDeps {
@@ -94,6 +97,7 @@ export class Connection implements DeviceSink {
   private heldBytes = 0;
   private early: ClientFrame[] = [];
   private helloSeen = false;
+  private readonly sendBucket: TokenBucket | undefined;
   private badFrames = 0;
   private inflight = 0;
 
@@ -102,6 +106,8 @@ export class Connection implements DeviceSink {
     private readonly d: ConnectionDeps,
   ) {
     this.openedAt = this.lastFrameAt = d.clock();
+    const rate = d.limits.sendRatePerSecond;
+    this.sendBucket = Number.isFinite(rate) ? new TokenBucket(rate, rate * 10, d.clock) : undefined;
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', () => this.onClose());
     ws.on('error', (err) => d.logger.debug({ err }, 'socket error'));
@@ -126,7 +132,8 @@ export class Connection implements DeviceSink {
   }
 
   private sendRaw(frame: Uint8Array, cb?: (err?: Error) => void): void {
-    if (this.ws.bufferedAmount + frame.length > this.d.limits.maxSocketBufferBytes) {
+    // The cap is on bytes already queued and unread: one frame may be larger than the cap itself.
+    if (this.ws.bufferedAmount > this.d.limits.maxSocketBufferBytes) {
       this.d.metrics.slowConsumers.inc();
       this.close(CloseCode.TooSlow, 'not reading fast enough');
       cb?.(new Error('closed'));
@@ -249,18 +256,22 @@ export class Connection implements DeviceSink {
     this.d.metrics.catchupEntries.inc(sent);
   }
 
+  /** Resolves once everything sent so far has left the process (ws calls back per send, in order). */
+  private flushed: Promise<void> = Promise.resolve();
+
   private pageSink(): PageSink {
     const isOpen = (): boolean => this.state !== ConnState.Closed;
+    // Catch-up waits well below the drop threshold, so a device is never dropped by its own catch-up.
+    const highWater = Math.min(this.d.limits.catchupHighWaterBytes, Math.floor(this.d.limits.maxSocketBufferBytes / 4));
     return {
       get open() {
         return isOpen();
       },
-      send: (frame) =>
-        new Promise<void>((resolve) => {
-          const highWater = this.ws.bufferedAmount > this.d.limits.catchupHighWaterBytes;
-          this.sendRaw(frame, highWater ? () => resolve() : undefined);
-          if (!highWater) resolve();
-        }),
+      send: async (frame) => {
+        while (isOpen() && this.ws.bufferedAmount > highWater) await this.flushed;
+        if (!isOpen()) return;
+        this.flushed = new Promise<void>((resolve) => this.sendRaw(frame, () => resolve()));
+      },
     };
   }
 
@@ -330,6 +341,10 @@ export class Connection implements DeviceSink {
   private onSend(f: SendFrame): void {
     if (!CLIENT_ENTRY_TYPES.has(f.type)) {
       return this.sendError(new TidingsError(ErrorCode.InvalidArgument, 'that entry type is written by the server only'), f.clientMsgId);
+    }
+    const rate = this.sendBucket?.take();
+    if (rate && !rate.ok) {
+      return this.sendError(new TidingsError(ErrorCode.RateLimited, `sending too fast; retry in ${rate.retryAfterMs} ms`, { retryAfterMs: rate.retryAfterMs }), f.clientMsgId);
     }
     if (this.inflight >= this.d.limits.maxInflightSends) {
       return this.sendError(new TidingsError(ErrorCode.RateLimited, 'too many unacknowledged sends'), f.clientMsgId);

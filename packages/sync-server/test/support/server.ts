@@ -24,7 +24,8 @@ export async function testBackend(kind: StoreKind): Promise<TestBackend> {
   let databaseUrl: string | undefined;
   let drop = async () => {};
   if (kind === 'postgres') ({ url: databaseUrl, drop } = await freshPostgresDatabase());
-  const config: ServerConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir, databaseUrl, redisUrl: undefined, logLevel: 'silent' };
+  // Tests register many users from one address: rate limits are off here and tested on their own (security.e2e.test.ts).
+  const config: ServerConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir, databaseUrl, redisUrl: undefined, logLevel: 'silent', rateLimit: false };
   const running = new Set<RunningServer>();
   afterAll(async () => {
     for (const s of running) await s.close();

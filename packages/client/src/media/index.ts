@@ -1,0 +1,13 @@
+/**
+ * @tidings/client/media — encrypted, deduplicated, resumable media.
+ *
+ *   const sealed = await sealFile(file, { fileName, conversationSecret, imageCodec: browserImageCodec });
+ *   await http.upload(sealed); await http.attach(sealed.descriptor.blobId, conversationId);
+ *   // put sealed.descriptor inside the E2EE message; the recipient calls http.download(descriptor)
+ */
+export { sealFile, openSealed, type SealOptions, type SealedFile } from './seal.js';
+export { parseDescriptor, type MediaDescriptor, type MediaPreview } from './descriptor.js';
+export { MediaHttp, MediaHttpError, type MediaHttpOptions, type UploadResult } from './transfer.js';
+export { MediaIntegrityError, DEFAULT_CHUNK_SIZE, encryptStream, decryptStream, sealedSize } from './chunk-cipher.js';
+export { browserImageCodec, prepareImage, type ImageCodec, type ImageOptions, type PreparedImage } from './image.js';
+export { dedupFileKey, randomFileKey } from './keys.js';

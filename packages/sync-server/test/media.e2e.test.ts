@@ -1,0 +1,356 @@
+/**
+ * Media end to end on real servers (port 0), over both blob store adapters
+ * (filesystem, and S3 via a local s3rver): two users, sealed with the client
+ * media module, through resumable uploads, attach, authorized ranged downloads.
+ */
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaHttp, MediaHttpError, MediaIntegrityError, openSealed, sealFile, type SealedFile } from '@tidings/client/media';
+import jpeg from 'jpeg-js';
+import { DEFAULTS, startServer, type RunningServer, type ServerConfig } from '../src/index.js';
+import { MEDIA_DEFAULTS, type MediaConfig } from '../src/media/config.js';
+import { api, register, type Account } from './support/raw-client.js';
+import { localS3, type LocalS3 } from './support/s3.js';
+import { jpegCodec, syntheticJpeg } from '../../client/test/media/jpeg-codec.js';
+
+const CHUNK = 64 * 1024;
+const MARKER = 'TIDINGS-PLAINTEXT-MARKER-7f3a9c';
+const enc = new TextEncoder();
+const collect = async (s: ReadableStream<Uint8Array>): Promise<Uint8Array> => new Uint8Array(await new Response(s).arrayBuffer());
+const blobOf = (b: Uint8Array, type: string) => new Blob([b as Uint8Array<ArrayBuffer>], { type });
+
+/** Deterministic filler so files are large enough for several chunks. */
+function noise(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) b[i] = (s = (s * 1103515245 + 12345) & 0x7fffffff) >>> 16;
+  return b;
+}
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};
+
+/** A small WAV: RIFF header, then a sine wave; the marker in a LIST chunk. */
+function syntheticWav(seconds: number): Uint8Array {
+  const rate = 8000;
+  const samples = rate * seconds;
+  const info = enc.encode(`INFOICMT${MARKER}`);
+  const h = new DataView(new ArrayBuffer(44));
+  const w = (o: number, s: string) => [...s].forEach((c, i) => h.setUint8(o + i, c.charCodeAt(0)));
+  w(0, 'RIFF'); h.setUint32(4, 36 + samples * 2 + 8 + info.length, true); w(8, 'WAVE'); w(12, 'fmt ');
+  h.setUint32(16, 16, true); h.setUint16(20, 1, true); h.setUint16(22, 1, true); h.setUint32(24, rate, true);
+  h.setUint32(28, rate * 2, true); h.setUint16(32, 2, true); h.setUint16(34, 16, true); w(36, 'data'); h.setUint32(40, samples * 2, true);
+  const pcm = new DataView(new ArrayBuffer(samples * 2));
+  for (let i = 0; i < samples; i++) pcm.setInt16(i * 2, Math.round(12000 * Math.sin((2 * Math.PI * 440 * i) / rate) + ((i * 7919) % 200)), true);
+  const list = new DataView(new ArrayBuffer(8));
+  [...'LIST'].forEach((c, i) => list.setUint8(i, c.charCodeAt(0)));
+  list.setUint32(4, info.length, true);
+  return concat(new Uint8Array(h.buffer), new Uint8Array(pcm.buffer), new Uint8Array(list.buffer), info);
+}
+
+/** An MP4-shaped file: ftyp and udta boxes (with the marker) and an mdat of pseudo-random "frames". */
+function syntheticMp4(bytes: number): Uint8Array {
+  const box = (type: string, body: Uint8Array) => {
+    const b = new Uint8Array(8 + body.length);
+    new DataView(b.buffer).setUint32(0, b.length);
+    b.set(enc.encode(type), 4);
+    b.set(body, 8);
+    return b;
+  };
+  return concat(box('ftyp', enc.encode('isom\0\0\x02\0isomiso2mp41')), box('udta', enc.encode(MARKER)), box('mdat', noise(bytes, 99)));
+}
+
+/** A minimal one-page PDF whose text is the marker, padded with a long stream. */
+function syntheticPdf(): Uint8Array {
+  const text = `BT /F1 12 Tf 72 720 Td (${MARKER}) Tj ET\n` + 'q 0.5 g 10 10 100 100 re f Q\n'.repeat(4000);
+  return enc.encode(
+    `%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n` +
+      `3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >> endobj\n` +
+      `4 0 obj << /Length ${text.length} >> stream\n${text}endstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`,
+  );
+}
+
+interface Env {
+  server: RunningServer;
+  dataDir: string;
+  s3?: LocalS3;
+  clock: { offset: number };
+}
+
+async function startMediaServer(store: 'fs' | 's3', media: Partial<MediaConfig> = {}): Promise<Env> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'tidings-media-'));
+  const s3 = store === 's3' ? await localS3() : undefined;
+  const clock = { offset: 0 };
+  const cfg: ServerConfig = {
+    ...DEFAULTS,
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    databaseUrl: undefined,
+    redisUrl: undefined,
+    logLevel: 'silent',
+    rateLimit: false,
+    media: {
+      ...MEDIA_DEFAULTS,
+      chunkBytes: CHUNK,
+      sweepIntervalMs: 0,
+      store,
+      s3: s3 && {
+        bucket: s3.bucket,
+        prefix: 'media/',
+        endpoint: s3.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: s3.credentials,
+        partBytes: 5 * 1024 * 1024,
+      },
+      ...media,
+    },
+  };
+  const server = await startServer(cfg, { logger: pino({ level: 'silent' }), clock: () => Date.now() + clock.offset });
+  afterAll(async () => {
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return { server, dataDir, s3, clock };
+}
+
+/** Every file under a folder (the blob store's bytes on disk). */
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(path.join(e.parentPath, e.name));
+  return out;
+}
+
+describe.each(['fs', 's3'] as const)('media end to end over the %s blob store', (store) => {
+  let env: Env;
+  let alice: Account, bob: Account, carol: Account;
+  let dm: string;
+  const http = (a: Account, f?: typeof fetch) => new MediaHttp({ baseUrl: env.server.url, token: a.token, ...(f ? { fetch: f } : {}) });
+  const plaintexts: Uint8Array[] = [];
+  const sealedFiles: SealedFile[] = [];
+
+  beforeAll(async () => {
+    env = await startMediaServer(store);
+    [alice, bob, carol] = await Promise.all([register(env.server.url), register(env.server.url), register(env.server.url)]);
+    dm = (await api(env.server.url, 'POST', '/v1/dms', { user_id: bob.userId }, alice.token)).json.conversation_id;
+  });
+
+  /** Alice seals, uploads and attaches; the descriptor would travel inside the E2EE message. Bob downloads and decrypts. */
+  async function send(file: Uint8Array, type: string, name: string) {
+    plaintexts.push(file);
+    const sealed = await sealFile(blobOf(file, type), { fileName: name, imageCodec: jpegCodec, image: { maxDimension: 512, type: 'image/jpeg' } });
+    sealedFiles.push(sealed);
+    const up = await http(alice).upload(sealed);
+    await http(alice).attach(sealed.descriptor.blobId, dm);
+    const got = await collect(await http(bob).download(JSON.parse(JSON.stringify(sealed.descriptor))));
+    return { sealed, up, got };
+  }
+
+  it('round-trips audio, video and PDF between two users to the original bytes', async () => {
+    for (const [file, type, name] of [
+      [syntheticWav(3), 'audio/wav', 'voice.wav'],
+      [syntheticMp4(400_000), 'video/mp4', 'clip.mp4'],
+      [syntheticPdf(), 'application/pdf', 'doc.pdf'],
+    ] as const) {
+      const { got, up, sealed } = await send(file, type, name);
+      expect(got).toEqual(file);
+      expect(up.sentBytes).toBe(sealed.descriptor.blobSize);
+      expect(sealed.descriptor.mediaType).toBe(type);
+    }
+  });
+
+  it('round-trips an image as a smaller re-encoded one with its preview', async () => {
+    const original = syntheticJpeg(1024, 768, 7);
+    const { got, sealed } = await send(original, 'image/jpeg', 'photo.jpg');
+    expect(got.length).toBeLessThan(original.length);
+    expect(got.length).toBe(sealed.descriptor.size);
+    const img = jpeg.decode(got);
+    expect(Math.max(img.width, img.height)).toBe(512);
+    expect(sealed.descriptor.preview).toBeDefined();
+    expect(sealed.descriptor.preview!.width).toBeLessThanOrEqual(32);
+  });
+
+  it('a second upload of the same blob sends no bytes, and a re-send in the conversation dedups', async () => {
+    const sealed = sealedFiles[0]!;
+    const again = await http(alice).upload(sealed);
+    expect(again).toMatchObject({ deduplicated: true, sentBytes: 0 });
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    const file = blobOf(syntheticPdf(), 'application/pdf');
+    const first = await sealFile(file, { fileName: 'a.pdf', conversationSecret: secret });
+    expect((await http(alice).upload(first)).sentBytes).toBeGreaterThan(0);
+    await http(alice).attach(first.descriptor.blobId, dm);
+    const resend = await sealFile(file, { fileName: 'a.pdf', conversationSecret: secret });
+    expect(resend.descriptor.blobId).toBe(first.descriptor.blobId);
+    // Bob forwards/re-sends it in the same conversation: he may read it, so no bytes go up.
+    expect(await http(bob).upload(resend)).toMatchObject({ deduplicated: true, sentBytes: 0 });
+  });
+
+  it('an upload interrupted at 60% resumes from the last stored chunk and completes', async () => {
+    const file = noise(20 * CHUNK - 1000, 5);
+    const sealed = await sealFile(blobOf(file, 'application/octet-stream'), { fileName: 'big.bin', compress: false });
+    const chunks = Math.ceil(sealed.descriptor.blobSize / CHUNK);
+    let puts = 0;
+    const failing: typeof fetch = async (input, init) => {
+      if (init?.method === 'PUT' && ++puts > Math.floor(chunks * 0.6)) throw new TypeError('network connection lost');
+      return fetch(input, init);
+    };
+    await expect(http(alice, failing).upload(sealed)).rejects.toThrow('network connection lost');
+    const res = await http(alice).upload(sealed);
+    expect(res.resumedChunks).toBe(Math.floor(chunks * 0.6));
+    expect(res.sentBytes).toBeLessThan(sealed.descriptor.blobSize * 0.45);
+    await http(alice).attach(sealed.descriptor.blobId, dm);
+    expect(await collect(await http(bob).download(sealed.descriptor))).toEqual(file);
+    plaintexts.push(file);
+  });
+
+  it('completion verifies the whole ciphertext: chunks that do not hash to the id are rejected, nothing visible', async () => {
+    const fake = 'ab'.repeat(32);
+    const st = (await api(env.server.url, 'POST', '/v1/uploads', { sha256: fake, size: 10 }, alice.token)).json;
+    const put = await fetch(`${env.server.url}/v1/uploads/${st.upload_id}/chunks/0`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(10) as Uint8Array<ArrayBuffer>,
+    });
+    expect(put.status).toBe(200);
+    const done = await api(env.server.url, 'POST', `/v1/uploads/${st.upload_id}/complete`, {}, alice.token);
+    expect(done.status).toBe(400);
+    expect(done.json.error.message).toMatch(/hash mismatch/);
+    expect((await api(env.server.url, 'GET', `/downloadFile?file_id=${fake}`, undefined, alice.token)).status).toBe(404);
+  });
+
+  it('detects a corrupted chunk on download', async () => {
+    const sealed = sealedFiles[1]!;
+    const ct = await collect(await http(bob).fetchBlob(sealed.descriptor.blobId));
+    ct[3 * (sealed.descriptor.chunkSize + 16) + 5]! ^= 0x40;
+    const stream = await openSealed(sealed.descriptor, new Blob([ct as Uint8Array<ArrayBuffer>]).stream() as ReadableStream<Uint8Array>);
+    await expect(collect(stream)).rejects.toBeInstanceOf(MediaIntegrityError);
+  });
+
+  it('serves HTTP ranges (206) for streaming, and 416 past the end', async () => {
+    const id = sealedFiles[1]!.descriptor.blobId;
+    const whole = await collect(await http(bob).fetchBlob(id));
+    const res = await fetch(`${env.server.url}/downloadFile?file_id=${id}`, { headers: { authorization: `Bearer ${bob.token}`, range: 'bytes=100-199' } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toBe(`bytes 100-199/${whole.length}`);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(whole.subarray(100, 200));
+    const tail = await fetch(`${env.server.url}/v1/blobs/${id}`, { headers: { authorization: `Bearer ${bob.token}`, range: 'bytes=-10' } });
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(whole.subarray(whole.length - 10));
+    const past = await fetch(`${env.server.url}/v1/blobs/${id}`, { headers: { authorization: `Bearer ${bob.token}`, range: `bytes=${whole.length}-` } });
+    expect(past.status).toBe(416);
+    await past.body?.cancel();
+  });
+
+  it('a user not in the conversation cannot download (or attach) the blob', async () => {
+    const id = sealedFiles[0]!.descriptor.blobId;
+    const r = await api(env.server.url, 'GET', `/downloadFile?file_id=${id}`, undefined, carol.token);
+    expect(r.status).toBe(404);
+    await expect(http(carol).download(sealedFiles[0]!.descriptor)).rejects.toMatchObject({ status: 404 });
+    const carolDm = (await api(env.server.url, 'POST', '/v1/dms', { user_id: alice.userId }, carol.token)).json.conversation_id;
+    await expect(http(carol).attach(id, carolDm)).rejects.toMatchObject({ status: 404 });
+    await expect(http(carol).attach(id, dm)).rejects.toMatchObject({ status: 403, code: 'not_a_member' });
+    // Asking whether it exists tells Carol nothing: she is asked to upload it.
+    const ask = await api(env.server.url, 'POST', '/v1/uploads', { sha256: id, size: sealedFiles[0]!.descriptor.blobSize }, carol.token);
+    expect(ask.json.exists).toBe(false);
+    expect((await api(env.server.url, 'GET', `/downloadFile?file_id=${id}`)).status).toBe(401);
+  });
+
+  it('rejects path-like and malformed file ids', async () => {
+    const bad = ['../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', 'A'.repeat(64), 'a'.repeat(63), 'a'.repeat(65), `${'a'.repeat(62)}/.`, '%00' + 'a'.repeat(61), ''];
+    for (const b of bad) {
+      const r = await api(env.server.url, 'GET', `/downloadFile?file_id=${b}`, undefined, bob.token);
+      expect(r.status, b).toBe(400);
+      expect(r.json.error.code).toBe('invalid_argument');
+    }
+    for (const b of ['..%2F..%2Fetc%2Fpasswd', 'A'.repeat(64), 'zz' + 'a'.repeat(62)]) {
+      expect((await api(env.server.url, 'GET', `/v1/blobs/${b}`, undefined, bob.token)).status, b).toBe(400);
+    }
+    expect((await api(env.server.url, 'GET', '/v1/uploads/..%2F..%2Fdata', undefined, bob.token)).status).toBe(400);
+    expect((await api(env.server.url, 'POST', '/v1/uploads', { sha256: '../x', size: 1 }, bob.token)).status).toBe(400);
+  });
+
+  it('POST /uploadFile takes a small file in one request; GET /downloadFile returns it', async () => {
+    const sealed = await sealFile(blobOf(enc.encode(`${MARKER} small note`), 'text/plain'), { fileName: 'n.txt' });
+    const ct = await collect(sealed.ciphertext());
+    const res = await fetch(`${env.server.url}/uploadFile?sha256=${sealed.descriptor.blobId}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' },
+      body: ct as Uint8Array<ArrayBuffer>,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ file_id: sealed.descriptor.blobId, size: ct.length });
+    const back = await fetch(`${env.server.url}/downloadFile?file_id=${sealed.descriptor.blobId}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    expect(new Uint8Array(await back.arrayBuffer())).toEqual(ct);
+    plaintexts.push(enc.encode(`${MARKER} small note`));
+  });
+
+  it('no plaintext of any test file appears in the blob store', async () => {
+    const root = store === 'fs' ? path.join(env.dataDir, 'media') : env.s3!.directory;
+    const files = await filesUnder(root);
+    const blobs = await Promise.all(files.map((f) => readFile(f)));
+    expect(blobs.reduce((n, b) => n + b.length, 0)).toBeGreaterThan(500_000);
+    const needles = [Buffer.from(MARKER)];
+    for (const p of plaintexts) for (let i = 0; i + 32 <= p.length && needles.length < 400; i += Math.max(32, Math.floor(p.length / 20))) needles.push(Buffer.from(p.subarray(i, i + 32)));
+    for (const b of blobs) for (const n of needles) expect(b.includes(n)).toBe(false);
+  });
+});
+
+describe('media limits, quota and retention', () => {
+  let env: Env;
+  let alice: Account, bob: Account;
+  beforeAll(async () => {
+    env = await startMediaServer('fs', { maxBlobBytes: 1024 * 1024, quotaBytes: 1_500_000, retentionMs: 60_000, maxSingleUploadBytes: 100_000 });
+    [alice, bob] = await Promise.all([register(env.server.url), register(env.server.url)]);
+  });
+  const http = (a: Account) => new MediaHttp({ baseUrl: env.server.url, token: a.token });
+
+  it('refuses files over the size limit and uploads past the quota with clear errors', async () => {
+    const big = await api(env.server.url, 'POST', '/v1/uploads', { sha256: 'cd'.repeat(32), size: 2 * 1024 * 1024 }, alice.token);
+    expect(big.status).toBe(413);
+    expect(big.json.error).toMatchObject({ code: 'payload_too_large' });
+    expect(big.json.error.message).toMatch(/limit/);
+    const a = await sealFile(blobOf(noise(900_000, 1), 'application/octet-stream'), { fileName: 'a', compress: false });
+    await http(alice).upload(a);
+    const b = await sealFile(blobOf(noise(900_000, 2), 'application/octet-stream'), { fileName: 'b', compress: false });
+    const err = await http(alice).upload(b).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MediaHttpError);
+    expect(err).toMatchObject({ status: 413, code: 'payload_too_large' });
+    expect((err as Error).message).toMatch(/quota/);
+    const single = await fetch(`${env.server.url}/uploadFile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bob.token}`, 'content-type': 'application/octet-stream' },
+      body: noise(200_000, 3) as Uint8Array<ArrayBuffer>,
+    });
+    expect(single.status).toBe(413);
+    expect(await api(env.server.url, 'GET', '/v1/media/usage', undefined, alice.token)).toMatchObject({ json: { quota: 1_500_000 } });
+  });
+
+  it('the sweep deletes blobs no conversation references once the retention period has passed', async () => {
+    const dm = (await api(env.server.url, 'POST', '/v1/dms', { user_id: bob.userId }, alice.token)).json.conversation_id;
+    const kept = await sealFile(blobOf(noise(5000, 10), 'application/octet-stream'), { fileName: 'k' });
+    const dropped = await sealFile(blobOf(noise(5000, 11), 'application/octet-stream'), { fileName: 'd' });
+    const orphan = await sealFile(blobOf(noise(5000, 12), 'application/octet-stream'), { fileName: 'o' });
+    for (const s of [kept, dropped, orphan]) await http(alice).upload(s);
+    await http(alice).attach(kept.descriptor.blobId, dm);
+    await http(alice).attach(dropped.descriptor.blobId, dm);
+    await http(alice).detach(dropped.descriptor.blobId, dm);
+    const blobPath = (id: string) => path.join(env.dataDir, 'media', 'blobs', id.slice(0, 2), id.slice(2, 4), id);
+    expect((await env.server.media.sweep()).blobs).toBe(0); // within retention
+    env.clock.offset += 61_000;
+    // dropped, orphan, and the previous test's unattached upload; kept is referenced.
+    expect((await env.server.media.sweep()).blobs).toBe(3);
+    await expect(stat(blobPath(kept.descriptor.blobId))).resolves.toBeDefined();
+    await expect(stat(blobPath(dropped.descriptor.blobId))).rejects.toThrow();
+    await expect(stat(blobPath(orphan.descriptor.blobId))).rejects.toThrow();
+    expect(await collect(await http(bob).download(kept.descriptor))).toEqual(noise(5000, 10));
+  });
+});
