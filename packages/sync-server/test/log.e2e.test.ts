@@ -248,3 +248,22 @@ describe.each(STORE_KINDS)('message log on %s', (kind) => {
     });
   });
 });
+
+describe('large entries', () => {
+  it('splits live pushes and catch-up pages so no frame exceeds the frame limit', async () => {
+    const { MAX_BODY_BYTES } = await import('@tidings/shared');
+    const backend = await testBackend('pglite');
+    const s = await backend.start();
+    const [alice, bob] = [await register(s.url), await register(s.url)];
+    const conv = await dm(s.url, alice, bob);
+    const [ca, cb] = [await RawClient.connect(s.url, alice.token), await RawClient.connect(s.url, bob.token)];
+    // six maximum-size bodies sent at once commit in one batch: 3 MiB, three times the frame limit
+    const big = new Uint8Array(MAX_BODY_BYTES).fill(1);
+    for (let i = 0; i < 6; i++) ca.send({ t: 'send', conversationId: conv, clientMsgId: `big${i}`, type: EntryType.Text, body: big });
+    await ca.next(isSent('big5'), 30_000);
+    await cb.next((f) => f.t === 'entries' && f.entries.some((e) => e.clientMsgId === 'big5'), 30_000);
+    expect(cb.entries(conv).map((e) => e.clientMsgId)).toEqual(['big0', 'big1', 'big2', 'big3', 'big4', 'big5']);
+    const late = await RawClient.connect(s.url, bob.token);
+    expect(late.entries(conv).map((e) => e.body.length)).toEqual(Array(6).fill(MAX_BODY_BYTES));
+  });
+});

@@ -49,8 +49,8 @@ export interface NodeProcess {
   readonly exited: Promise<number | null>;
 }
 
-export async function startNode(env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<NodeProcess> {
-  const port = await freePort();
+export async function startNode(env: Record<string, string>, opts: { waitReady?: boolean; port?: number } = {}): Promise<NodeProcess> {
+  const port = opts.port ?? (await freePort());
   let output = '';
   const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
