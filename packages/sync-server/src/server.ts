@@ -7,7 +7,7 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { WebSocketServer } from 'ws';
 import pino, { type Logger } from 'pino';
-import { CloseCode, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HTTP_JSON_BYTES } from '@tidings/shared';
+import { CloseCode, ErrorCode, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HTTP_JSON_BYTES } from '@tidings/shared';
 import type { ServerConfig } from './config.js';
 import { openPglite } from './storage/pglite.js';
 import { openPostgres } from './storage/postgres.js';
@@ -135,6 +135,14 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // Long path parameters reach the route's own validation (and its typed error) instead of a bare 404.
+    routerOptions: { maxParamLength: 512 },
+    // Errors Fastify raises before routing (a malformed URL) get the same typed error body as everything else.
+    frameworkErrors: (error, _req, reply) => {
+      // This hook's reply is typed for no route in particular; the body is the one every error has.
+      const typed = reply as unknown as { status(code: number): { send(body: unknown): unknown } };
+      void typed.status(400).send({ error: { code: ErrorCode.InvalidArgument, message: `malformed request: ${error.message}` } });
+    },
     bodyLimit: MAX_HTTP_JSON_BYTES,
   });
   installErrorHandling(app);

@@ -415,7 +415,7 @@ const serverCodecs: Codecs<ServerFrame> = {
       }
     },
     decode(r) {
-      const n = r.count('inbox items', MAX_ITEMS_PER_FRAME, 28);
+      const n = r.count('inbox items', MAX_ITEMS_PER_FRAME, 27); // 3 ids, kind, createdAt and body length: 27 bytes at least
       const items = [];
       for (let i = 0; i < n; i++) {
         const id = readId(r, 'inbox id');

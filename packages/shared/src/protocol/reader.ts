@@ -7,6 +7,9 @@
 import * as decoding from 'lib0/decoding';
 import { ErrorCode, TidingsError } from '../errors.js';
 
+/** Strict: invalid UTF-8 is refused (replacement characters would change a string's size), a BOM is kept as data. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 const fail = (what: string): never => {
   throw new TidingsError(ErrorCode.InvalidFrame, what);
 };
@@ -65,7 +68,11 @@ export class FrameReader {
   string(what: string, maxBytes: number): string {
     const len = this.uint(`${what} length`, maxBytes);
     this.need(len, what);
-    return new TextDecoder().decode(decoding.readUint8Array(this.decoder, len));
+    try {
+      return UTF8.decode(decoding.readUint8Array(this.decoder, len));
+    } catch {
+      return fail(`${what} is not valid UTF-8`);
+    }
   }
 
   /** A count of following items, bounded both by `max` and by the bytes left (each item >= minItemBytes). */

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Accounts } from './service.js';
 import { findUserById, findUserByName } from './store.js';
 import type { SqlClient } from '../storage/sql.js';
-import { parse } from '../http/validate.js';
+import { humanText, parse } from '../http/validate.js';
 import { authOf } from '../http/auth.js';
 import { HTTP_LIMITS, limit } from '../http/security.js';
 import type { AttemptLimiter } from '../http/attempts.js';
@@ -25,7 +25,7 @@ const username = z
   .max(MAX_USERNAME_CHARS)
   .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, dot, dash and underscore only');
 const password = z.string().min(MIN_PASSWORD_CHARS).max(MAX_PASSWORD_CHARS);
-const deviceName = z.string().trim().min(1).max(MAX_DEVICE_NAME_CHARS);
+const deviceName = humanText(1, MAX_DEVICE_NAME_CHARS);
 
 const SignUp = z.strictObject({ username, password, device_name: deviceName.optional() });
 const SignIn = z.strictObject({ username: z.string().max(MAX_USERNAME_CHARS), password: z.string().max(MAX_PASSWORD_CHARS), device_name: deviceName });

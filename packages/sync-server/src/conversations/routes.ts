@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Accounts } from '../accounts/service.js';
 import type { SqlClient } from '../storage/sql.js';
 import { authOf } from '../http/auth.js';
-import { anyIdSchema, parse, userIdSchema } from '../http/validate.js';
+import { anyIdSchema, humanText, parse, userIdSchema } from '../http/validate.js';
 import type { Conversations } from './service.js';
 import { conversationInfos } from './store.js';
 
@@ -12,7 +12,7 @@ const KIND_NAME = { [ConversationKind.Dm]: 'dm', [ConversationKind.Group]: 'grou
 
 const OpenDm = z.strictObject({ user_id: userIdSchema });
 const NewGroup = z.strictObject({
-  name: z.string().trim().min(1).max(MAX_GROUP_NAME_CHARS),
+  name: humanText(1, MAX_GROUP_NAME_CHARS),
   member_ids: z.array(userIdSchema).max(MAX_GROUP_MEMBERS),
 });
 const AddMembers = z.strictObject({ user_ids: z.array(userIdSchema).min(1).max(MAX_GROUP_MEMBERS) });

@@ -22,3 +22,12 @@ export const userIdSchema = z.union([z.string(), z.number()]).transform((v, ctx)
 
 /** Any positive id (user or group), as a bigint. */
 export const anyIdSchema = userIdSchema.transform((v) => v as bigint);
+
+/** Human text (names): trimmed, bounded, and free of control characters (a NUL cannot be stored). */
+export const humanText = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');

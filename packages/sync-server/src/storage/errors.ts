@@ -23,6 +23,8 @@ export function toStoreError(err: unknown): TidingsError {
   if (err instanceof TidingsError) return err;
   const code = (err as { code?: string } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
+  // Class 22 is "data exception" (e.g. a NUL in text, a value out of range): the input was bad, not the server.
+  if (code && code.startsWith('22')) return new TidingsError(ErrorCode.InvalidArgument, 'a value in the request cannot be stored as given');
   if ((code && UNAVAILABLE.has(code)) || /Connection terminated|not queryable|Client has encountered a connection error/i.test(message)) {
     return new TidingsError(ErrorCode.Unavailable, 'the database is unavailable; retry shortly');
   }

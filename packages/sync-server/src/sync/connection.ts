@@ -362,9 +362,14 @@ export class Connection implements DeviceSink {
       .then(
         ({ entry }) => {
           if (this.state === ConnState.Closed) return;
-          this.sendRaw(
-            encodeServerFrame({ t: 'sent', conversationId: entry.conversationId, clientMsgId: entry.clientMsgId, id: entry.id, createdAt: entry.createdAt }),
-          );
+          try {
+            this.sendRaw(
+              encodeServerFrame({ t: 'sent', conversationId: entry.conversationId, clientMsgId: entry.clientMsgId, id: entry.id, createdAt: entry.createdAt }),
+            );
+          } catch (err) {
+            // Never an unhandled rejection: the entry is committed; the device learns its id from the log.
+            this.d.logger.error({ err }, 'could not encode an ack');
+          }
         },
         (err: unknown) => {
           if (this.state === ConnState.Closed) return;
