@@ -7,6 +7,7 @@ import {
   CloseCode,
   EntryType,
   PROTOCOL_VERSION,
+  encodeClientFrame,
   type ConversationId,
   type EntriesFrame,
   type EntryId,
@@ -238,6 +239,12 @@ describe.each(STORE_KINDS)('message log on %s', (kind) => {
       expect(((await ca.waitFor((f) => f.t === 'error')) as ErrorFrame).code).toBe('invalid_frame');
       ca.sendBytes('{"json": "is not the protocol"}');
       expect(((await ca.waitFor((f) => f.t === 'error')) as ErrorFrame).code).toBe('invalid_frame');
+      // a NUL in an idempotency key is refused up front and does not fail anyone else's send in the same batch
+      const cb = await RawClient.connect(s.url, bob.token);
+      ca.sendBytes(encodeClientFrame({ t: 'send', conversationId: conv, clientMsgId: 'a\u0000b', type: EntryType.Text, body: body('x') }));
+      cb.send({ t: 'send', conversationId: conv, clientMsgId: 'bobs', type: EntryType.Text, body: body('fine') });
+      expect(((await ca.waitFor((f) => f.t === 'error')) as ErrorFrame).code).toBe('invalid_frame');
+      await cb.next(isSent('bobs'));
       ca.send({ t: 'send', conversationId: conv, clientMsgId: 'sys', type: EntryType.System, body: body('forged') });
       expect((await ca.waitFor(isError('sys')) as ErrorFrame).code).toBe('invalid_argument');
       // the same socket still works

@@ -153,6 +153,8 @@ const clientCodecs: Codecs<ClientFrame> = {
       const conversationId = readId(r, 'conversation id') as ConversationId;
       const clientMsgId = r.string('clientMsgId', MAX_CLIENT_MSG_ID_BYTES);
       if (clientMsgId.length === 0) throw new TidingsError(ErrorCode.InvalidFrame, 'clientMsgId is empty');
+      // A NUL cannot be stored; refused here so it never reaches (and fails) a shared commit batch.
+      if (clientMsgId.includes('\u0000')) throw new TidingsError(ErrorCode.InvalidFrame, 'clientMsgId contains a NUL character');
       const type = r.u8('entry type');
       if (!isEntryType(type)) throw new TidingsError(ErrorCode.InvalidFrame, `unknown entry type ${type}`);
       const body = r.bytes('body', MAX_BODY_BYTES);

@@ -34,7 +34,11 @@ const TYPE_NAMES: Record<number, string> = { [EntryType.Text]: 'text', [EntryTyp
 const MAX_CIPHERTEXT_CHARS = Math.ceil(MAX_BODY_BYTES / 3) * 4;
 
 const SendMessage = z.strictObject({
-  message_id: z.string().min(1).refine((s) => Buffer.byteLength(s) <= MAX_CLIENT_MSG_ID_BYTES, `at most ${MAX_CLIENT_MSG_ID_BYTES} bytes`),
+  message_id: z
+    .string()
+    .min(1)
+    .refine((s) => Buffer.byteLength(s) <= MAX_CLIENT_MSG_ID_BYTES, `at most ${MAX_CLIENT_MSG_ID_BYTES} bytes`)
+    .refine((s) => !s.includes('\u0000'), 'must not contain a NUL character'),
   sender_id: userIdSchema,
   receiver_id: anyIdSchema,
   type: z.enum(['text', 'media', 'document']),
