@@ -81,7 +81,8 @@ export function clientFrameArb(pool: IdPool = EMPTY_POOL): fc.Arbitrary<ClientFr
     fc.record({
       t: fc.constant('send' as const),
       conversationId: conv,
-      clientMsgId: boundedString(MAX_CLIENT_MSG_ID_BYTES, 1),
+      // a valid idempotency key has no NUL (the decoder refuses one: it cannot be stored)
+      clientMsgId: boundedString(MAX_CLIENT_MSG_ID_BYTES, 1).filter((s) => !s.includes('\u0000')),
       type: entryTypeArb,
       body: bodyArb,
     }),
