@@ -3,7 +3,7 @@
  * conversation ids to MLS group ids, and peek at a message's public header
  * (kind, group, epoch) the way the Delivery Service must to order Commits.
  */
-import { parseConversationId, type ConversationId } from '@tidings/shared';
+import { parseConversationId, peekMlsHeader, type ConversationId } from '@tidings/shared';
 import { decodeMlsMessage, encodeMlsMessage, type MLSMessage } from 'ts-mls';
 import { E2eeError } from './errors.js';
 
@@ -55,27 +55,14 @@ export function decodeMessage(bytes: Uint8Array): MLSMessage {
 
 export const encodeMessage = (message: MLSMessage): Uint8Array => encodeMlsMessage(message);
 
-/** The public header of a message, without decrypting anything. */
+/**
+ * The public header of a message, without decrypting anything: the one
+ * parser in @tidings/shared that the server's Delivery Service uses too.
+ */
 export function peekMessage(bytes: Uint8Array): MlsMessageHeader {
-  const m = decodeMessage(bytes);
-  switch (m.wireformat) {
-    case 'mls_private_message': {
-      const { contentType, groupId, epoch } = m.privateMessage;
-      return { kind: contentType, conversationId: conversationIdOf(groupId), epoch };
-    }
-    case 'mls_public_message': {
-      const { contentType, groupId, epoch } = m.publicMessage.content;
-      return { kind: contentType, conversationId: conversationIdOf(groupId), epoch };
-    }
-    case 'mls_welcome':
-      return { kind: 'welcome' };
-    case 'mls_key_package':
-      return { kind: 'key_package' };
-    case 'mls_group_info':
-      return { kind: 'group_info', conversationId: conversationIdOf(m.groupInfo.groupContext.groupId), epoch: m.groupInfo.groupContext.epoch };
-    default: {
-      const never: never = m;
-      throw new E2eeError('invalid_message', `unknown wire format ${String(never)}`);
-    }
+  try {
+    return peekMlsHeader(bytes, MAX_MLS_MESSAGE_BYTES);
+  } catch (err) {
+    throw new E2eeError('invalid_message', err instanceof Error ? err.message : 'malformed MLS message', undefined, err);
   }
 }
