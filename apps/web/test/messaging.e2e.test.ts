@@ -52,6 +52,14 @@ describe('web app', () => {
     await waitMessage(alice.page, 'hello alice');
     await waitTick(bob.page, 'hello alice', 'read');
     expect(await texts(alice.page)).toEqual(['hi bob', 'hello alice']);
+    // End to end encrypted: the server's log holds MLS ciphertext, not the words.
+    const { rows } = await stack.server.db.query<{ body: Uint8Array; type: number }>('SELECT body, type FROM entries');
+    expect(rows.some((r) => Number(r.type) === 20)).toBe(true); // MLS Commits were logged
+    for (const r of rows) {
+      const bytes = Buffer.from(r.body);
+      expect(bytes.includes(Buffer.from('hi bob'))).toBe(false);
+      expect(bytes.includes(Buffer.from('hello alice'))).toBe(false);
+    }
 
     await alice.page.screenshot({ path: path.join(ARTIFACTS, 'conversation.png') });
     await alice.page.goto(`${alice.gateway.url}/#/`);

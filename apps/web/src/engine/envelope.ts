@@ -1,11 +1,10 @@
 /**
- * The envelope the engine seals messages with. PLACEHOLDER: UnencryptedEnvelope
- * does not encrypt; the MLS envelope from @tidings/client replaces it here, and
- * nowhere else in the app needs to change.
+ * The envelope the engine seals messages with: MLS (RFC 9420) through
+ * @tidings/client's MlsEnvelope. The engine, and with it every private key,
+ * runs in the worker; the page never sees a key.
  */
-import { UnencryptedEnvelope, type Credentials, type Envelope } from '@tidings/client';
+import { MlsEnvelope, type Credentials, type Envelope } from '@tidings/client';
 
 export function makeEnvelope(_credentials: Credentials): Envelope {
-  // TODO(MLS): return the MLS envelope for this device once @tidings/client exports it.
-  return new UnencryptedEnvelope();
+  return new MlsEnvelope();
 }
