@@ -138,6 +138,19 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     // Long path parameters reach the route's own validation (and its typed error) instead of a bare 404.
     routerOptions: { maxParamLength: 512 },
     // Errors Fastify raises before routing (a malformed URL) get the same typed error body as everything else.
+    // Errors Node's HTTP parser raises before Fastify (e.g. a URL or headers over 16 KiB) get the typed body too.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({
+        error: tooLarge
+          ? { code: ErrorCode.PayloadTooLarge, message: 'request line or headers are too large' }
+          : { code: ErrorCode.InvalidArgument, message: 'malformed HTTP request' },
+      });
+      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      } else socket.destroy();
+    },
     frameworkErrors: (error, _req, reply) => {
       // This hook's reply is typed for no route in particular; the body is the one every error has.
       const typed = reply as unknown as { status(code: number): { send(body: unknown): unknown } };

@@ -106,6 +106,12 @@ describe('seed HTTP API', () => {
     expect([bad.status, bad.json.error.code]).toEqual([400, 'invalid_argument']);
   });
 
+  it('answers a request line over the parser limit with the typed error body', async () => {
+    const r = await api(s.url, 'GET', `/getMessages?chat_id=1&limit=${'x'.repeat(70_000)}`, undefined, alice.token);
+    expect([r.status, r.json.error.code]).toEqual([431, 'payload_too_large']);
+    expect((await api(s.url, 'GET', '/healthz')).status).toBe(200);
+  });
+
   it('serves /healthz and /metrics, and 404s unknown routes with the error shape', async () => {
     const h = await api(s.url, 'GET', '/healthz');
     expect(h.json).toMatchObject({ status: 'ok', store: 'pglite' });
