@@ -3,37 +3,23 @@
  * conversation ids to MLS group ids, and peek at a message's public header
  * (kind, group, epoch) the way the Delivery Service must to order Commits.
  */
-import { parseConversationId, peekMlsHeader, type ConversationId } from '@tidings/shared';
+import { conversationIdOfGroup, peekMlsHeader, type ConversationId, type MlsHeader } from '@tidings/shared';
 import { decodeMlsMessage, encodeMlsMessage, type MLSMessage } from 'ts-mls';
 import { E2eeError } from './errors.js';
 
 /** Largest MLS message accepted (a Welcome into a 1,000-device group with the ratchet tree inside). */
 export const MAX_MLS_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-export type MlsMessageKind = 'commit' | 'proposal' | 'application' | 'welcome' | 'key_package' | 'group_info';
+/** The public header types and the group-id mapping are the protocol's: shared with the server. */
+export type { MlsMessageKind, MlsHeader as MlsMessageHeader } from '@tidings/shared';
+export { groupIdOf } from '@tidings/shared';
 
-export interface MlsMessageHeader {
-  readonly kind: MlsMessageKind;
-  /** The conversation (MLS group) for handshake and application messages. */
-  readonly conversationId?: ConversationId;
-  /** The epoch a handshake or application message was sent in. */
-  readonly epoch?: bigint;
-}
-
-/** A conversation id as its 8-byte big-endian MLS group id. */
-export function groupIdOf(conversationId: ConversationId): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, conversationId);
-  return out;
-}
-
+/** A group id as our conversation id; `unknown_group` when it is not one. */
 export function conversationIdOf(groupId: Uint8Array): ConversationId {
-  if (groupId.length !== 8) throw new E2eeError('unknown_group', `group id has ${groupId.length} bytes, not 8`);
-  const id = new DataView(groupId.buffer, groupId.byteOffset, 8).getBigUint64(0);
   try {
-    return parseConversationId(id);
+    return conversationIdOfGroup(groupId);
   } catch (err) {
-    throw new E2eeError('unknown_group', 'group id is not a conversation id', undefined, err);
+    throw new E2eeError('unknown_group', err instanceof Error ? err.message : 'group id is not a conversation id', undefined, err);
   }
 }
 
@@ -59,7 +45,7 @@ export const encodeMessage = (message: MLSMessage): Uint8Array => encodeMlsMessa
  * The public header of a message, without decrypting anything: the one
  * parser in @tidings/shared that the server's Delivery Service uses too.
  */
-export function peekMessage(bytes: Uint8Array): MlsMessageHeader {
+export function peekMessage(bytes: Uint8Array): MlsHeader {
   try {
     return peekMlsHeader(bytes, MAX_MLS_MESSAGE_BYTES);
   } catch (err) {
