@@ -118,10 +118,10 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     clock,
     logger,
     maxBatch: cfg.maxBatch,
-    onCommitted: (batch) => {
+    onCommitted: async (batch) => {
       metrics.appended.inc(batch.entries.length);
-      publishBatch(hub, batch);
       push.service.onCommitted(batch);
+      await publishBatch(hub, batch);
     },
     onBatch: (size, seconds) => {
       metrics.batchSize.observe(size);

@@ -58,7 +58,8 @@ describe.skipIf(!pgOk)('a cluster of three nodes', () => {
     const g = await a.client.createGroup('three nodes', [b.creds.userId, c.creds.userId]);
     await Promise.all([sendAll(a, dm, 'a', 10), sendAll(b, dm, 'b', 10), sendAll(a, g, 'ga', 5), sendAll(b, g, 'gb', 5), sendAll(c, g, 'gc', 5)]);
     const all = [a, b, c].map((d) => d.client);
-    await until(all, async () => (await history(a.client, dm)).length === 20 && (await history(b.client, dm)).length === 20, 30_000, 'dm converged');
+    const committed = async (d: Device) => (await history(d.client, dm)).filter((m) => m.id !== null).length;
+    await until(all, async () => (await committed(a)) === 20 && (await committed(b)) === 20, 30_000, 'dm converged');
     await until(all, async () => (await Promise.all([a, b, c].map((d) => history(d.client, g)))).every((h) => h.filter((m) => m.content.kind === 'text' && m.id !== null).length === 15), 30_000, 'group converged');
     expect(await ids(b, dm)).toEqual(await ids(a, dm));
     const gi = await ids(a, g);

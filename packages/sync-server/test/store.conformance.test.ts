@@ -63,7 +63,10 @@ async function seedConversation(db: SqlClient, id: bigint, members: UserId[]): P
 }
 
 function writer(db: SqlClient, nodeId: number, committed: CommittedBatch[] = []): LogWriter {
-  return new LogWriter({ db, ids: new SnowflakeGenerator(nodeId), clock: Date.now, logger, maxBatch: 64, onCommitted: (b) => committed.push(b) });
+  return new LogWriter({ db, ids: new SnowflakeGenerator(nodeId), clock: Date.now, logger, maxBatch: 64, onCommitted: (b) => {
+      committed.push(b);
+    },
+  });
 }
 
 const msg = (conversationId: ConversationId, clientMsgId: string, sender = U1, device = D1) => ({

@@ -7,18 +7,34 @@ export interface Fanout {
   toUsers(userIds: Iterable<UserId>, frame: Uint8Array): void;
 }
 
-export function publishBatch(fanout: Fanout, batch: CommittedBatch): void {
-  const byConv = new Map<ConversationId, Entry[]>();
-  for (const e of batch.entries) {
-    let list = byConv.get(e.conversationId);
-    if (!list) byConv.set(e.conversationId, (list = []));
-    list.push(e);
+/** Fan-out whose completion can be awaited: the writer acks only after entries were handed to every node. */
+export interface ConfirmedFanout {
+  toUsersConfirmed(userIds: Iterable<UserId>, frame: Uint8Array): Promise<void>;
+}
+
+/**
+ * Publish a committed batch, resolving once every frame has been handed to every
+ * node with a recipient. Entries a retry found already committed (`replayed`) go
+ * out again first: their first publish may have died with the node that committed
+ * them, and receivers drop what they already have.
+ */
+export async function publishBatch(fanout: ConfirmedFanout, batch: CommittedBatch): Promise<void> {
+  const sends: Promise<void>[] = [];
+  for (const list of [batch.replayed, batch.entries]) {
+    const byConv = new Map<ConversationId, Entry[]>();
+    for (const e of list) {
+      let l = byConv.get(e.conversationId);
+      if (!l) byConv.set(e.conversationId, (l = []));
+      l.push(e);
+    }
+    for (const [conversationId, entries] of byConv) {
+      const members = batch.members.get(conversationId);
+      if (!members) continue;
+      const ordered = [...new Map(entries.map((e) => [e.id, e])).values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      for (const frame of entryFrames(conversationId, ordered, true)) sends.push(fanout.toUsersConfirmed(members, frame));
+    }
   }
-  for (const [conversationId, entries] of byConv) {
-    const members = batch.members.get(conversationId);
-    if (!members) continue;
-    for (const frame of entryFrames(conversationId, entries, true)) fanout.toUsers(members, frame);
-  }
+  await Promise.all(sends);
 }
 
 /** Bytes an entry takes in a frame beyond its body (ids, lengths, client id), rounded up. */

@@ -30,6 +30,8 @@ export interface AppendResult {
 export interface CommittedBatch {
   /** New entries in commit order (duplicates excluded). */
   readonly entries: readonly Entry[];
+  /** Entries a retried append found already committed (published again: their first publish may have been lost). */
+  readonly replayed: readonly Entry[];
   /** Active members of each conversation in the batch, read under its lock. */
   readonly members: ReadonlyMap<ConversationId, ReadonlySet<UserId>>;
 }
@@ -41,7 +43,8 @@ export interface LogWriterOptions {
   readonly logger: Logger;
   /** Most appends committed in one transaction. */
   readonly maxBatch: number;
-  readonly onCommitted: (batch: CommittedBatch) => void;
+  /** Fan-out; acks wait for it, so an acked entry has been handed to every node. */
+  readonly onCommitted: (batch: CommittedBatch) => Promise<void> | void;
   readonly onBatch?: (size: number, seconds: number) => void;
 }
 
@@ -93,9 +96,9 @@ export class LogWriter {
         }
         this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
         // Fan out before resolving, so a sender's own ack never overtakes the entry on other sockets.
-        if (committed && committed.entries.length > 0) {
+        if (committed && (committed.entries.length > 0 || committed.replayed.length > 0)) {
           try {
-            this.opts.onCommitted(committed);
+            await this.opts.onCommitted(committed);
           } catch (err) {
             this.opts.logger.error({ err }, 'fan-out failed');
           }
@@ -133,6 +136,7 @@ export class LogWriter {
       const allowed = reqs.filter((r) => last.has(r.conversationId) && members.get(r.conversationId)?.has(r.senderUserId));
       const existing = await findExisting(tx, allowed);
       const fresh: Entry[] = [];
+      const replayed: Entry[] = [];
       const epochsMoved = new Map<ConversationId, bigint>();
       const outcomes = reqs.map((r): Outcome => {
         if (!last.has(r.conversationId)) {
@@ -143,7 +147,10 @@ export class LogWriter {
         }
         const key = idempotencyKey(r);
         const seen = existing.get(key);
-        if (seen) return { ok: true, result: { entry: seen, duplicate: true } };
+        if (seen) {
+          if (!fresh.includes(seen)) replayed.push(seen);
+          return { ok: true, result: { entry: seen, duplicate: true } };
+        }
         const conv = last.get(r.conversationId)!;
         const epoch = checkEpoch(r, conv.mlsEpoch);
         if (!epoch.ok) return { ok: false, error: epoch.error };
@@ -161,7 +168,7 @@ export class LogWriter {
       });
       await insertEntries(tx, fresh);
       await setEpochs(tx, epochsMoved);
-      return { outcomes, committed: { entries: fresh, members } };
+      return { outcomes, committed: { entries: fresh, replayed, members } };
     });
   }
 }

@@ -36,6 +36,10 @@ export class LocalSwitchboard implements Switchboard {
     this.devices.deliver(userIds, frame);
   }
 
+  async toUsersConfirmed(userIds: Iterable<UserId>, frame: Uint8Array): Promise<void> {
+    this.devices.deliver(userIds, frame);
+  }
+
   toDevice(userId: UserId, deviceId: DeviceId, frame: Uint8Array): void {
     this.devices.deliver([userId], frame, deviceId);
   }

@@ -38,6 +38,8 @@ export interface Switchboard {
   detach(sink: DeviceSink): void;
   /** Deliver one encoded frame to every connected device of these users, on any node. */
   toUsers(userIds: Iterable<UserId>, frame: Uint8Array): void;
+  /** As toUsers, resolving once the frame has been handed to every node that has a device of these users (never rejects). */
+  toUsersConfirmed(userIds: Iterable<UserId>, frame: Uint8Array): Promise<void>;
   /** Deliver one encoded frame to one device (if connected, on any node). */
   toDevice(userId: UserId, deviceId: DeviceId, frame: Uint8Array): void;
   /** Replace the set of users whose presence changes this device is told about; answers their current state. */

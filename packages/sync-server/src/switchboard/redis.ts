@@ -157,6 +157,12 @@ export class RedisSwitchboard implements Switchboard {
     if (users.length > 0) void this.route(users, frame);
   }
 
+  async toUsersConfirmed(userIds: Iterable<UserId>, frame: Uint8Array): Promise<void> {
+    const users = [...userIds];
+    this.devices.deliver(users, frame);
+    if (users.length > 0) await this.route(users, frame); // route() logs and swallows its own failures
+  }
+
   toDevice(userId: UserId, deviceId: DeviceId, frame: Uint8Array): void {
     this.devices.deliver([userId], frame, deviceId);
     void this.route([userId], frame, deviceId);
