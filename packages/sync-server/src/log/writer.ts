@@ -137,6 +137,7 @@ export class LogWriter {
       const existing = await findExisting(tx, allowed);
       const fresh: Entry[] = [];
       const replayed: Entry[] = [];
+      const freshKeys = new Set<string>(); // entries first committed in this batch are not replays
       const epochsMoved = new Map<ConversationId, bigint>();
       const outcomes = reqs.map((r): Outcome => {
         if (!last.has(r.conversationId)) {
@@ -148,7 +149,7 @@ export class LogWriter {
         const key = idempotencyKey(r);
         const seen = existing.get(key);
         if (seen) {
-          if (!fresh.includes(seen)) replayed.push(seen);
+          if (!freshKeys.has(key)) replayed.push(seen);
           return { ok: true, result: { entry: seen, duplicate: true } };
         }
         const conv = last.get(r.conversationId)!;
@@ -163,6 +164,7 @@ export class LogWriter {
         const entry: Entry = { ...r, id, prevId, createdAt: clock() };
         conv.lastId = id;
         existing.set(key, entry);
+        freshKeys.add(key);
         fresh.push(entry);
         return { ok: true, result: { entry, duplicate: false } };
       });
