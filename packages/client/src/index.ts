@@ -12,7 +12,8 @@ export { ChainTracker, type PullRequest } from './sync/chain.js';
 
 export { HttpApi, type Credentials, type UserInfo, type ConversationSummary, type HttpApiOptions } from './api/http-api.js';
 
-export type { Envelope, TextContent } from './envelope/envelope.js';
+export type { Envelope, Content } from './envelope/envelope.js';
+export { MAX_CAPTION_CHARS, encodeContent, decodeContent } from './envelope/content.js';
 export { UnencryptedEnvelope } from './envelope/unencrypted.js';
 export { MlsEnvelope, DEFAULT_KEY_PACKAGE_TARGET, type MlsEnvelopeOptions } from './e2ee-engine/mls-envelope.js';
 export { Unreadable } from './e2ee-engine/log-reader.js';

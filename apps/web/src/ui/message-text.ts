@@ -19,6 +19,8 @@ export function messageText(m: MessageView, self: UserId, link: EngineLink): str
       if (c.event.op === 'members_removed') return c.event.by !== null && c.event.userIds.length === 1 && c.event.userIds[0] === c.event.by ? `${by} left` : `${by} removed ${who}`;
       return `Group changed (${c.event.op})`;
     }
+    case 'media':
+      return c.caption || `📎 ${c.media.fileName}`;
     case 'unreadable':
       return 'This message could not be opened.';
     case 'unsupported':

@@ -30,6 +30,10 @@ function body(message: Message): string {
       const by = content.event.by === null ? '' : ` by user:${content.event.by}`;
       return `* ${content.event.op.replaceAll('_', ' ')}${users ? ` ${users}` : ''}${by}`;
     }
+    case 'media': {
+      const caption = content.caption ? ` ${content.caption}` : '';
+      return `[file ${content.media.fileName} ${content.media.mediaType} ${content.media.size} bytes blob ${content.media.blobId.slice(0, 12)}]${caption}`;
+    }
     case 'unreadable':
       return `[unreadable: ${content.reason}]`;
     case 'unsupported':

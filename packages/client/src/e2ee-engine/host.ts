@@ -1,5 +1,5 @@
 /** What the E2EE layer needs from the engine that runs it. */
-import type { ConversationId, UserId } from '@tidings/shared';
+import type { ConversationId, Entry, UserId } from '@tidings/shared';
 import type { Credentials, HttpApi } from '../api/http-api.js';
 import type { Message } from '../model/message.js';
 import type { Replica } from '../replica/replica.js';
@@ -19,6 +19,8 @@ export interface E2eeHost {
   requestFlush(): void;
   /** Acks inbox items up to `upto`. */
   ackInbox(upto: bigint): void;
+  /** Another device's opened state update (Crdt or Snapshot entry), in log order. */
+  stateReceived(conversationId: ConversationId, entry: Entry, data: Uint8Array): Promise<void>;
   /** A message row changed (opened later, or filled from history). */
   messageChanged(message: Message): void;
   /** A conversation's MLS group changed (created, joined, new epoch). */

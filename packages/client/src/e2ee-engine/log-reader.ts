@@ -15,6 +15,7 @@ import type { OpenedEntry } from '../replica/replica.js';
 import type { GroupCache } from './groups.js';
 import type { E2eeHost } from './host.js';
 import { decodePayload } from './payload.js';
+import { messageContentOf } from '../envelope/content.js';
 
 /** Why a message shows as unreadable (stable strings, shown to users by apps). */
 export const Unreadable = {
@@ -88,12 +89,12 @@ export class LogReader {
         await this.commit(conversationId, entry, replaying);
         return null;
       case EntryType.Text:
-        return this.message(conversationId, entry, replaying);
       case EntryType.Media:
       case EntryType.Document:
-        return { kind: 'unsupported', entryType: entry.type };
+        return this.message(conversationId, entry, replaying);
       case EntryType.Crdt:
       case EntryType.Snapshot:
+        await this.state(conversationId, entry, replaying);
         return null;
       default: {
         const never: never = entry.type;
@@ -159,10 +160,45 @@ export class LogReader {
     }
     try {
       const payload = decodePayload(decrypted.plaintext);
-      if (payload.t !== 'text') return unreadable('not a chat message');
-      return { kind: 'text', text: payload.text };
+      if (payload.t === 'history') return unreadable('not a chat message');
+      return messageContentOf(entry.type, payload) ?? unreadable('not a chat message');
     } catch (error) {
       return unreadable(reasonOf(error));
     }
+  }
+
+  /** A state update (Crdt or Snapshot entry) of another device goes to the state layer; never a message row. */
+  private async state(conversationId: ConversationId, entry: Entry, replaying: boolean): Promise<void> {
+    const { credentials, logger, replica } = this.host;
+    if (entry.senderDeviceId === credentials.deviceId) return; // applied locally when it was made
+    const group = await this.groups.get(conversationId);
+    if (group === undefined) {
+      if (!replaying && epochOf(entry.body) !== undefined) await replica.hold(entry);
+      return;
+    }
+    let decrypted;
+    try {
+      decrypted = await group.decrypt(entry.body);
+    } catch (error) {
+      logger.warn('state update unreadable', { conversationId: String(conversationId), id: String(entry.id), error: reasonOf(error) });
+      return;
+    }
+    await this.groups.save(group);
+    if (decrypted.sender.userId !== entry.senderUserId || decrypted.sender.deviceId !== entry.senderDeviceId) {
+      logger.warn('state update sender mismatch', { conversationId: String(conversationId), id: String(entry.id) });
+      return;
+    }
+    let payload;
+    try {
+      payload = decodePayload(decrypted.plaintext);
+    } catch (error) {
+      logger.warn('state update malformed', { conversationId: String(conversationId), id: String(entry.id), error: reasonOf(error) });
+      return;
+    }
+    if (payload.t !== 'state') {
+      logger.warn('state entry without state content', { conversationId: String(conversationId), id: String(entry.id) });
+      return;
+    }
+    await this.host.stateReceived(conversationId, entry, payload.data);
   }
 }

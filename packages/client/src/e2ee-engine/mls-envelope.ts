@@ -7,7 +7,7 @@
  * live in the replica (the KeyStore port) and never leave the engine.
  */
 import type { ConversationId, Entry } from '@tidings/shared';
-import type { Envelope, TextContent } from '../envelope/envelope.js';
+import type { Content, Envelope } from '../envelope/envelope.js';
 import { E2eeError } from '../e2ee/errors.js';
 import { DEFAULT_SUITE, type SuiteName } from '../e2ee/suite.js';
 
@@ -31,11 +31,11 @@ export class MlsEnvelope implements Envelope {
     this.keyPackageTarget = options.keyPackageTarget ?? DEFAULT_KEY_PACKAGE_TARGET;
   }
 
-  seal(_conversationId: ConversationId, _content: TextContent): Promise<Uint8Array> {
+  seal(_conversationId: ConversationId, _content: Content): Promise<Uint8Array> {
     return Promise.reject(new E2eeError('invalid_message', 'the MLS envelope seals inside TidingsClient only (at flush time)'));
   }
 
-  open(_conversationId: ConversationId, _entry: Entry): Promise<TextContent> {
+  open(_conversationId: ConversationId, _entry: Entry): Promise<Content> {
     return Promise.reject(new E2eeError('invalid_message', 'the MLS envelope opens inside TidingsClient only (in log order)'));
   }
 }

@@ -1,5 +1,6 @@
 /** A chat message as the replica stores it and the app reads it. */
 import { EntryType, type ConversationId, type DeviceId, type EntryId, type UserId } from '@tidings/shared';
+import type { MediaDescriptor } from '../media/descriptor.js';
 import type { SystemEvent } from './system-event.js';
 
 /**
@@ -27,11 +28,13 @@ export type StoredMessageState = typeof MessageState.Pending | typeof MessageSta
 export type MessageContent =
   /** A text message. */
   | { readonly kind: 'text'; readonly text: string }
+  /** An image, audio, video or document: the descriptor to fetch, verify and decrypt its blob, and a caption. */
+  | { readonly kind: 'media'; readonly media: MediaDescriptor; readonly caption: string }
   /** A server-authored membership event. */
   | { readonly kind: 'system'; readonly event: SystemEvent }
   /** The envelope could not be opened (bad body, missing keys). */
   | { readonly kind: 'unreadable'; readonly reason: string }
-  /** An entry type this client does not render yet (media, documents). */
+  /** An entry type this client does not know. */
   | { readonly kind: 'unsupported'; readonly entryType: EntryType };
 
 export interface Message {

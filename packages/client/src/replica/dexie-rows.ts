@@ -11,6 +11,7 @@ import {
   type EntryType,
   type ReceiptItem,
 } from '@tidings/shared';
+import type { MediaDescriptor } from '../media/descriptor.js';
 import type { Conversation, ConversationKindName } from '../model/conversation.js';
 import { MessageState, isCountable, type Message, type MessageContent, type StoredMessageState } from '../model/message.js';
 import type { OutboxItem } from './replica.js';
@@ -28,6 +29,7 @@ export interface ConversationRow {
 /** MessageContent with the ids of system events as strings. */
 export type ContentRow =
   | { kind: 'text'; text: string }
+  | { kind: 'media'; media: MediaDescriptor; caption: string }
   | { kind: 'system'; event: { op: string; userIds: string[]; by: string | null; name?: string } }
   | { kind: 'unreadable'; reason: string }
   | { kind: 'unsupported'; entryType: EntryType };

@@ -6,7 +6,6 @@
  */
 import {
   CloseCode,
-  EntryType,
   ErrorCode,
   MAX_BODY_BYTES,
   TidingsError,
@@ -23,6 +22,8 @@ import { HttpApi } from '../api/http-api.js';
 import { E2eeSession } from '../e2ee-engine/session.js';
 import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
 import { encodePayload } from '../e2ee-engine/payload.js';
+import { MAX_CAPTION_CHARS, entryTypeOf, messageContentOf, type Content } from '../envelope/content.js';
+import { parseDescriptor, type MediaDescriptor } from '../media/descriptor.js';
 import { Emitter, type Listener } from '../events/emitter.js';
 import type { ConversationWithUnread } from '../model/conversation.js';
 import { messageUid, pendingSeq, type Message } from '../model/message.js';
@@ -42,6 +43,7 @@ import type { TidingsEvents } from './events.js';
 import { IdleWaiters } from './idle.js';
 import { openEntries } from './open-entries.js';
 import { OutboxSender } from './outbox-sender.js';
+import { ignoreState, type StateSink } from './state-sink.js';
 import { ConnectionState } from './status.js';
 
 /** Room an MLS application message needs beyond its plaintext (header, tag, signature, padding), in bytes. */
@@ -78,6 +80,7 @@ export class TidingsClient {
   private lastLocalTime = 0;
   /** End-to-end encryption, when the envelope is MLS; null for the placeholder envelope. */
   private readonly e2ee: E2eeSession | null;
+  private stateSink: StateSink = ignoreState;
 
   constructor(config: TidingsClientConfig) {
     this.config = resolveConfig(config);
@@ -146,6 +149,7 @@ export class TidingsClient {
         exclusive: (task) => this.exclusive(task),
         requestFlush: () => this.enqueue(this.session, () => this.flushOutbox()),
         ackInbox: (upto) => void this.ackInbox(upto),
+        stateReceived: (conversationId, entry, data) => this.stateSink.received(conversationId, entry, data),
         messageChanged: (message) => {
           void this.receiptTracker.decorate([message]).then((ms) => ms.forEach((m) => this.events.emit('message', m)));
         },
@@ -185,11 +189,43 @@ export class TidingsClient {
   /** Writes an optimistic message and its outbox item (works offline) and sends it when connected. */
   async sendText(conversationId: ConversationId, text: string): Promise<Message> {
     if (text.length === 0) throw new TidingsError(ErrorCode.InvalidArgument, 'message text is empty');
-    const { credentials, envelope, replica } = this.config;
-    // With MLS the outbox keeps the plaintext locally and seals it at flush time, in the server's current epoch.
-    const body = this.e2ee ? encodePayload({ t: 'text', text }) : await envelope.seal(conversationId, { text });
-    const overhead = this.e2ee ? MLS_OVERHEAD_BYTES : 0;
-    if (body.length + overhead > MAX_BODY_BYTES) throw new TidingsError(ErrorCode.PayloadTooLarge, `message is over ${MAX_BODY_BYTES} bytes`);
+    return this.sendMessage(conversationId, { t: 'text', text });
+  }
+
+  /**
+   * Sends a media or document message for a blob already uploaded (see
+   * `@tidings/client/media`): the descriptor, with the file's key, travels
+   * inside the envelope. Images, audio and video go as Media entries, the rest as Document.
+   */
+  async sendMedia(conversationId: ConversationId, media: MediaDescriptor, caption = ''): Promise<Message> {
+    if (caption.length > MAX_CAPTION_CHARS) throw new TidingsError(ErrorCode.InvalidArgument, `caption is over ${MAX_CAPTION_CHARS} characters`);
+    return this.sendMessage(conversationId, { t: 'media', media: parseDescriptor(media), caption });
+  }
+
+  /**
+   * Sends an update of the conversation's convergent state (a Crdt entry, or a
+   * Snapshot entry with `snapshot`): sealed like a message, never shown as one.
+   * Other devices receive it through the sink given to `attachState`.
+   * Resolves with its idempotency key once it is in the outbox.
+   */
+  async sendState(conversationId: ConversationId, data: Uint8Array, snapshot = false): Promise<string> {
+    const content: Content = { t: 'state', data };
+    const body = await this.sealForOutbox(conversationId, content);
+    const clientMsgId = this.config.newClientMsgId();
+    await this.config.replica.enqueueEntry({ clientMsgId, conversationId, type: entryTypeOf(content, snapshot), body, createdAt: this.localTime(), attempts: 0 });
+    if (this.welcomed) this.enqueue(this.session, () => this.flushOutbox());
+    return clientMsgId;
+  }
+
+  /** Routes other devices' state updates to `sink` from now on (the convergent-state layer). */
+  attachState(sink: StateSink): void {
+    this.stateSink = sink;
+  }
+
+  private async sendMessage(conversationId: ConversationId, content: Exclude<Content, { t: 'state' }>): Promise<Message> {
+    const { credentials, replica } = this.config;
+    const type = entryTypeOf(content);
+    const body = await this.sealForOutbox(conversationId, content);
     const clientMsgId = this.config.newClientMsgId();
     const createdAt = this.localTime();
     const message: Message = {
@@ -200,16 +236,24 @@ export class TidingsClient {
       senderUserId: credentials.userId,
       senderDeviceId: credentials.deviceId,
       clientMsgId,
-      type: EntryType.Text,
+      type,
       body: this.e2ee ? new Uint8Array(0) : body,
-      content: { kind: 'text', text },
+      content: messageContentOf(type, content) ?? { kind: 'unreadable', reason: 'not a message' },
       createdAt,
       state: 'pending',
     };
-    await replica.enqueue(message, { clientMsgId, conversationId, type: EntryType.Text, body, createdAt, attempts: 0 });
+    await replica.enqueue(message, { clientMsgId, conversationId, type, body, createdAt, attempts: 0 });
     this.events.emit('message', message);
     if (this.welcomed) this.enqueue(this.session, () => this.flushOutbox());
     return message;
+  }
+
+  /** The outbox body: with MLS the plaintext payload (sealed at flush time, in the server's current epoch), else the sealed body. */
+  private async sealForOutbox(conversationId: ConversationId, content: Content): Promise<Uint8Array> {
+    const body = this.e2ee ? encodePayload(content) : await this.config.envelope.seal(conversationId, content);
+    const overhead = this.e2ee ? MLS_OVERHEAD_BYTES : 0;
+    if (body.length + overhead > MAX_BODY_BYTES) throw new TidingsError(ErrorCode.PayloadTooLarge, `message is over ${MAX_BODY_BYTES} bytes`);
+    return body;
   }
 
   /** Gets or creates the DM with a user (HTTP). With MLS its group is made on first send. */
@@ -428,6 +472,12 @@ export class TidingsClient {
     if (session === this.session) this.connection.drop(4900, 'local failure');
   }
 
+  /** The state sink without this device's own updates (as the MLS reader does it). */
+  private readonly othersState: StateSink = {
+    received: (conversationId, entry, data) =>
+      entry.senderDeviceId === this.config.credentials.deviceId ? Promise.resolve() : this.stateSink.received(conversationId, entry, data),
+  };
+
   private async hello(): Promise<void> {
     const cursor = await this.config.replica.cursor();
     this.chain.reset(cursor);
@@ -532,7 +582,7 @@ export class TidingsClient {
       apply = this.chain.catchUp(conversationId, entries);
     }
     if (apply.length === 0) return;
-    const opened = this.e2ee ? await this.e2ee.open(conversationId, apply) : await openEntries(this.config.envelope, apply);
+    const opened = this.e2ee ? await this.e2ee.open(conversationId, apply) : await openEntries(this.config.envelope, apply, this.othersState);
     const changed = await this.config.replica.applyEntries(conversationId, opened);
     // The transaction has committed: only now may the server hear these are delivered.
     await this.receiptTracker.stored(conversationId, apply[apply.length - 1]!.id, changed);

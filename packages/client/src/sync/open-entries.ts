@@ -1,36 +1,40 @@
-/** Turns committed entries into message content, before they are stored. */
+/** Turns committed entries into message content, before they are stored (without MLS). */
 import { EntryType, type Entry } from '@tidings/shared';
+import { messageContentOf } from '../envelope/content.js';
 import type { Envelope } from '../envelope/envelope.js';
 import type { MessageContent } from '../model/message.js';
 import { parseSystemEvent } from '../model/system-event.js';
 import type { OpenedEntry } from '../replica/replica.js';
+import type { StateSink } from './state-sink.js';
 
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** What an entry says; null when the entry is not a message (it only advances the cursor). */
-export async function openEntry(envelope: Envelope, entry: Entry): Promise<MessageContent | null> {
+export async function openEntry(envelope: Envelope, entry: Entry, state: StateSink): Promise<MessageContent | null> {
   switch (entry.type) {
     case EntryType.Text:
+    case EntryType.Media:
+    case EntryType.Document:
+    case EntryType.Crdt:
+    case EntryType.Snapshot: {
+      let content;
       try {
-        const { text } = await envelope.open(entry.conversationId, entry);
-        return { kind: 'text', text };
+        content = await envelope.open(entry.conversationId, entry);
       } catch (error) {
-        return { kind: 'unreadable', reason: reasonOf(error) };
+        return entry.type === EntryType.Crdt || entry.type === EntryType.Snapshot ? null : { kind: 'unreadable', reason: reasonOf(error) };
       }
+      const message = messageContentOf(entry.type, content);
+      if (content.t === 'state' && message === null) await state.received(entry.conversationId, entry, content.data);
+      return message;
+    }
     case EntryType.System:
       try {
         return { kind: 'system', event: parseSystemEvent(entry.body) };
       } catch (error) {
         return { kind: 'unreadable', reason: reasonOf(error) };
       }
-    case EntryType.Media:
-    case EntryType.Document:
-      return { kind: 'unsupported', entryType: entry.type };
-    // Not messages: state updates and MLS handshakes are handled by later subsystems.
-    case EntryType.Crdt:
-    case EntryType.Snapshot:
     case EntryType.Mls:
-      return null;
+      return null; // handshakes are for the MLS engine
     default: {
       const never: never = entry.type;
       throw new TypeError(`unknown entry type ${String(never)}`);
@@ -38,9 +42,9 @@ export async function openEntry(envelope: Envelope, entry: Entry): Promise<Messa
   }
 }
 
-/** Opens entries in order (sequentially: an MLS envelope must see them in log order). */
-export async function openEntries(envelope: Envelope, entries: readonly Entry[]): Promise<OpenedEntry[]> {
+/** Opens entries in order (sequentially: state updates must reach the sink in log order). */
+export async function openEntries(envelope: Envelope, entries: readonly Entry[], state: StateSink): Promise<OpenedEntry[]> {
   const out: OpenedEntry[] = [];
-  for (const entry of entries) out.push({ entry, content: await openEntry(envelope, entry) });
+  for (const entry of entries) out.push({ entry, content: await openEntry(envelope, entry, state) });
   return out;
 }

@@ -178,7 +178,7 @@ export class FakeServer {
 
   /** A text entry from some device, as UnencryptedEnvelope would write it. */
   commitText(id: ConversationId, sender: { userId: bigint; deviceId: bigint }, clientMsgId: string, text: string): Entry {
-    const body = new TextEncoder().encode(JSON.stringify({ text }));
+    const body = new TextEncoder().encode(JSON.stringify({ t: 'text', text }));
     return this.commit(id, sender as Device, clientMsgId, EntryType.Text, body);
   }
 
