@@ -116,6 +116,10 @@ const EnvSchema = z.object({
   PUSH_TTL_SECONDS: int(0, 2_419_200).optional(),
   PUSH_SEND_TIMEOUT_MS: int(100, 600_000).optional(),
   PUSH_ALLOW_INSECURE_ENDPOINTS: z.enum(['0', '1', 'true', 'false']).optional(),
+  PUSH_ENDPOINT_HOSTS: z
+    .string()
+    .regex(/^(\*|[a-z0-9.-]+)(,(\*|[a-z0-9.-]+))*$/i, 'a comma-separated list of host names (or *)')
+    .optional(),
   MEDIA_STORE: z.enum(['fs', 's3']).optional(),
   MEDIA_MAX_BLOB_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
   MEDIA_MAX_SINGLE_UPLOAD_BYTES: int(1, 1024 * 1024 * 1024).optional(),
@@ -179,6 +183,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
       ttlSeconds: e.PUSH_TTL_SECONDS ?? PUSH_DEFAULTS.ttlSeconds,
       sendTimeoutMs: e.PUSH_SEND_TIMEOUT_MS ?? PUSH_DEFAULTS.sendTimeoutMs,
       allowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS === '1' || e.PUSH_ALLOW_INSECURE_ENDPOINTS === 'true',
+      endpointHosts: e.PUSH_ENDPOINT_HOSTS ? e.PUSH_ENDPOINT_HOSTS.toLowerCase().split(',') : PUSH_DEFAULTS.endpointHosts,
     },
     media: {
       store: e.MEDIA_STORE ?? MEDIA_DEFAULTS.store,

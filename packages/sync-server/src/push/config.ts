@@ -26,6 +26,31 @@ export interface PushConfig {
   readonly sendTimeoutMs: number;
   /** Accept http://127.0.0.1 and http://localhost subscription endpoints (tests and local push services only; production needs https). Env PUSH_ALLOW_INSECURE_ENDPOINTS=1, default off. */
   readonly allowInsecureEndpoints: boolean;
+  /**
+   * Hosts of the push services subscription endpoints may point at: a name
+   * matches itself and its subdomains; `*` allows any https host. The server
+   * POSTs to these URLs, so an open list would let any user make it call
+   * arbitrary hosts (SSRF). Env PUSH_ENDPOINT_HOSTS (comma-separated),
+   * default: the push services of Chrome, Firefox, Safari and Edge.
+   */
+  readonly endpointHosts: readonly string[];
+}
+
+/** The push services browsers subscribe with (Chrome/Android, Firefox, Safari, Edge). */
+export const KNOWN_PUSH_HOSTS: readonly string[] = [
+  'fcm.googleapis.com',
+  'android.googleapis.com',
+  'updates.push.services.mozilla.com',
+  'push.services.mozilla.com',
+  'web.push.apple.com',
+  'push.apple.com',
+  'notify.windows.com',
+];
+
+/** True when `hostname` is one of `hosts` or a subdomain of one (`*` allows any). */
+export function pushHostAllowed(hostname: string, hosts: readonly string[]): boolean {
+  const name = hostname.toLowerCase();
+  return hosts.some((h) => h === '*' || name === h || name.endsWith(`.${h}`));
 }
 
 export const PUSH_DEFAULTS: PushConfig = {
@@ -38,4 +63,5 @@ export const PUSH_DEFAULTS: PushConfig = {
   ttlSeconds: 86_400,
   sendTimeoutMs: 10_000,
   allowInsecureEndpoints: false,
+  endpointHosts: KNOWN_PUSH_HOSTS,
 };

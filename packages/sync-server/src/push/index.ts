@@ -60,6 +60,7 @@ export async function createPush(o: {
         store,
         publicKey: vapid.publicKey,
         allowInsecureEndpoints: o.config.allowInsecureEndpoints,
+        endpointHosts: o.config.endpointHosts,
         clock: o.clock,
       }),
   };

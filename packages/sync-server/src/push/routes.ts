@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { Accounts } from '../accounts/service.js';
 import { authOf } from '../http/auth.js';
 import { anyIdSchema, parse } from '../http/validate.js';
+import { pushHostAllowed } from './config.js';
 import type { PushStore } from './store.js';
 
 /** Longest endpoint URL accepted (push services use a few hundred characters). */
@@ -27,32 +28,33 @@ const b64url = (bytes: number, what: string) =>
 
 const p256dh = b64url(65, 'p256dh').refine((s) => Buffer.from(s, 'base64url')[0] === 0x04, 'p256dh must be an uncompressed P-256 point');
 
-function endpointSchema(allowInsecure: boolean) {
+function endpointSchema(allowInsecure: boolean, hosts: readonly string[]) {
   return z
     .string()
     .max(MAX_ENDPOINT_LENGTH)
-    .refine(
-      (s) => {
-        let u: URL;
-        try {
-          u = new URL(s);
-        } catch {
-          return false;
-        }
-        if (u.username || u.password) return false;
-        if (u.protocol === 'https:') return true;
+    .superRefine((s, ctx) => {
+      let u: URL;
+      try {
+        u = new URL(s);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'endpoint must be a URL' });
+        return;
+      }
+      if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'endpoint must not carry credentials' });
+      else if (u.protocol === 'https:') {
+        if (!pushHostAllowed(u.hostname, hosts)) ctx.addIssue({ code: 'custom', message: `endpoint host ${u.hostname} is not an allowed push service (PUSH_ENDPOINT_HOSTS)` });
+      } else if (!(allowInsecure && u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === 'localhost'))) {
         // Plain http only to a push service on this machine, and only when configured (tests, local development).
-        return allowInsecure && u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === 'localhost');
-      },
-      allowInsecure ? 'endpoint must be an https URL (or http://127.0.0.1)' : 'endpoint must be an https URL',
-    );
+        ctx.addIssue({ code: 'custom', message: allowInsecure ? 'endpoint must be an https URL (or http://127.0.0.1)' : 'endpoint must be an https URL' });
+      }
+    });
 }
 
 export function pushRoutes(
   app: FastifyInstance,
-  d: { accounts: Accounts; store: PushStore; publicKey: string; allowInsecureEndpoints: boolean; clock: () => number },
+  d: { accounts: Accounts; store: PushStore; publicKey: string; allowInsecureEndpoints: boolean; endpointHosts: readonly string[]; clock: () => number },
 ): void {
-  const endpoint = endpointSchema(d.allowInsecureEndpoints);
+  const endpoint = endpointSchema(d.allowInsecureEndpoints, d.endpointHosts);
   const Subscribe = z.strictObject({
     endpoint,
     // Browsers' PushSubscription.toJSON() also carries expirationTime (usually null).
