@@ -2,10 +2,11 @@
  * Faults on one node: a client that stops reading is dropped (the server caps
  * what it buffers) and catches up by cursor; kill -9 of the only node in the
  * middle of a burst, restarted on the same database: every acked message is
- * there and the clients' outboxes resend the rest exactly once.
+ * there and the clients' outboxes resend the rest exactly once; an ack for a
+ * conversation the device is not in is refused with a typed error.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { CloseCode, type ConversationId, type EntryId } from '@tidings/shared';
+import { CloseCode, EntryType, type ConversationId, type EntryId, type ErrorFrame, type ServerFrame } from '@tidings/shared';
 import { testBackend } from './support/server.js';
 import { freshPostgresDatabase, postgresReachable } from './support/stores.js';
 import { RawClient, api, register } from './support/raw-client.js';
@@ -52,6 +53,32 @@ describe('faults on one node', () => {
     ca.send({ t: 'ping', nonce: 1 });
     await ca.next((f) => f.t === 'pong');
   }, 150_000);
+
+  it('answers an ack for a foreign or unknown conversation with not_a_member and moves no receipt', async () => {
+    const s = await (await testBackend(pgOk ? 'postgres' : 'pglite')).start();
+    const [alice, bob, eve] = [await register(s.url), await register(s.url), await register(s.url)];
+    const conv = BigInt((await api(s.url, 'POST', '/v1/dms', { user_id: bob.userId }, alice.token)).json.conversation_id) as ConversationId;
+    const ca = await RawClient.connect(s.url, alice.token);
+    ca.send({ t: 'send', conversationId: conv, clientMsgId: 'x1', type: EntryType.Text, body: new TextEncoder().encode('hi') });
+    const id = ((await ca.next((f) => f.t === 'sent')) as Extract<ServerFrame, { t: 'sent' }>).id;
+    const receipts = async () => (await s.db.query<{ user_id: unknown }>('SELECT user_id FROM receipts WHERE conversation_id = $1', [String(conv)])).rows.map((r) => String(r.user_id));
+    const before = await receipts();
+    const ce = await RawClient.connect(s.url, eve.token);
+    const isErr = (f: ServerFrame): f is ErrorFrame => f.t === 'error';
+    ce.send({ t: 'ack', conversationId: conv, delivered: id, read: id });
+    expect(((await ce.waitFor(isErr)) as ErrorFrame).code).toBe('not_a_member');
+    ce.send({ t: 'ack', conversationId: (conv + 1n) as ConversationId, delivered: id, read: id });
+    expect(((await ce.waitFor(isErr)) as ErrorFrame).code).toBe('not_a_member');
+    // a member's ack still moves their position (so the unchanged table below means something), and eve's socket still serves
+    const cb = await RawClient.connect(s.url, bob.token);
+    cb.send({ t: 'ack', conversationId: conv, delivered: id, read: 0n as EntryId });
+    await ca.waitFor((f) => f.t === 'receipts' && f.items.some((i) => i.userId === BigInt(bob.userId) && i.delivered === id));
+    ce.send({ t: 'ping', nonce: 9 });
+    await ce.next((f) => f.t === 'pong');
+    expect(ce.frames.filter(isErr)).toHaveLength(2);
+    expect(cb.frames.filter(isErr)).toHaveLength(0);
+    expect((await receipts()).filter((u) => !before.includes(u))).toEqual([bob.userId]);
+  });
 
   describe.skipIf(!pgOk)('kill -9', () => {
     let drop: (() => Promise<void>) | undefined;

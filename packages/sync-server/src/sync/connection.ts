@@ -12,6 +12,7 @@ import {
   TidingsError,
   decodeClientFrame,
   encodeServerFrame,
+  type AckFrame,
   type ClientFrame,
   type ConversationId,
   type DeviceId,
@@ -191,7 +192,7 @@ export class Connection implements DeviceSink {
       case 'ping':
         return this.sendRaw(encodeServerFrame({ t: 'pong', nonce: frame.nonce, serverTime: this.d.clock() }));
       case 'ack':
-        return this.d.receipts.writer.ack(frame.conversationId, this.userId, frame.delivered, frame.read);
+        return void this.onAck(frame);
       case 'typing':
         return void this.onTyping(frame);
       case 'watch':
@@ -335,6 +336,20 @@ export class Connection implements DeviceSink {
       this.d.switchboard.toUsers(others, encodeServerFrame({ t: 'typing', conversationId: f.conversationId, userId: this.userId, active: f.active }));
     } catch (err) {
       this.sendError(err instanceof TidingsError ? err : new TidingsError(ErrorCode.Unavailable, 'typing failed'));
+    }
+  }
+
+  /**
+   * Acks are frequent, so members come from the short-lived cache; a miss is
+   * confirmed in the store (a member added moments ago, or a former member who
+   * may still read, is not refused). A stranger gets not_a_member, as for pull.
+   */
+  private async onAck(f: AckFrame): Promise<void> {
+    try {
+      if (!(await this.d.members.get(f.conversationId)).has(this.userId)) await this.d.conversations.requireMember(f.conversationId, this.userId);
+      this.d.receipts.writer.ack(f.conversationId, this.userId, f.delivered, f.read);
+    } catch (err) {
+      this.sendError(err instanceof TidingsError ? err : new TidingsError(ErrorCode.Unavailable, 'ack failed; retry'));
     }
   }
 
