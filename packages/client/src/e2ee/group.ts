@@ -20,6 +20,7 @@ import {
   createGroup,
   emptyPskIndex,
   joinGroup,
+  mlsExporter,
   processPrivateMessage,
   zeroOutUint8Array,
   type CiphersuiteImpl,
@@ -33,6 +34,7 @@ import type { DeviceIdentity, DeviceRef } from './identity.js';
 import { newKeyPackage, openKeyPackage, parseKeyPackage } from './key-packages.js';
 import { leavesOf, memberAt, membersOf, type Member } from './members.js';
 import { CLIENT_CONFIG, decryptSenderData } from './mls-internals.js';
+import type { ProviderKind } from './provider.js';
 import { loadSuite, parseSuiteName, type SuiteName } from './suite.js';
 import { conversationIdOf, decodeMessage, encodeMessage, groupIdOf } from './wire.js';
 
@@ -54,6 +56,11 @@ export type CommitOutcome =
 /** Looks up the private half of a stored KeyPackage by its hex ref. */
 export type KeyPackageLookup = (ref: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
 
+export interface GroupOptions {
+  /** The CryptoProvider to run on; default `fast` (node:crypto in Node, cached WebCrypto in browsers). */
+  readonly provider?: ProviderKind;
+}
+
 interface Pending {
   readonly commit: PendingCommit;
   readonly state: ClientState;
@@ -71,19 +78,23 @@ export class MlsGroup {
   ) {}
 
   /** A new group with this device as its only member, at epoch 0. */
-  static async create(identity: DeviceIdentity, conversationId: ConversationId): Promise<MlsGroup> {
-    const impl = await loadSuite(identity.suite);
+  static async create(identity: DeviceIdentity, conversationId: ConversationId, options: GroupOptions = {}): Promise<MlsGroup> {
+    const impl = await loadSuite(identity.suite, options.provider);
     const kp = await newKeyPackage(identity, impl);
     const state = await createGroup(groupIdOf(conversationId), kp.publicPackage, kp.privatePackage, [], impl, CLIENT_CONFIG);
     return new MlsGroup(state, impl, identity.suite, undefined);
   }
 
   /** Joins from a Welcome; returns the ref of the KeyPackage it used (delete it from the store). */
-  static async join(welcomeBytes: Uint8Array, lookup: KeyPackageLookup): Promise<{ group: MlsGroup; keyPackageRef: string }> {
+  static async join(
+    welcomeBytes: Uint8Array,
+    lookup: KeyPackageLookup,
+    options: GroupOptions = {},
+  ): Promise<{ group: MlsGroup; keyPackageRef: string }> {
     const m = decodeMessage(welcomeBytes);
     if (m.wireformat !== 'mls_welcome') throw new E2eeError('invalid_message', `expected a Welcome, got ${m.wireformat}`);
     const suite = parseSuiteName(m.welcome.cipherSuite);
-    const impl = await loadSuite(suite);
+    const impl = await loadSuite(suite, options.provider);
     for (const secret of m.welcome.secrets) {
       const ref = toHex(secret.newMember);
       const stored = await lookup(ref);
@@ -101,9 +112,9 @@ export class MlsGroup {
   }
 
   /** Restores a group from `serialize()` bytes. */
-  static async restore(bytes: Uint8Array): Promise<MlsGroup> {
+  static async restore(bytes: Uint8Array, options: GroupOptions = {}): Promise<MlsGroup> {
     const stored = decodeStoredGroup(bytes);
-    const impl = await loadSuite(stored.suite);
+    const impl = await loadSuite(stored.suite, options.provider);
     const pending = stored.pending && { commit: stored.pending.commit, state: stored.pending.state, consumed: [] };
     return new MlsGroup(stored.state, impl, stored.suite, pending);
   }
@@ -132,6 +143,17 @@ export class MlsGroup {
   /** Member devices at the current epoch, in leaf order. */
   members(): Member[] {
     return membersOf(this.state.ratchetTree);
+  }
+
+  /**
+   * A secret of the current epoch for another purpose than messages (RFC 9420 §8.5, MLS-Exporter):
+   * every member of this epoch derives the same bytes; it changes with each Commit.
+   */
+  exportSecret(label: string, context: Uint8Array, length: number): Promise<Uint8Array> {
+    return this.serial(async () => {
+      this.assertActive();
+      return mlsExporter(this.state.keySchedule.exporterSecret, label, context, length, this.impl);
+    });
   }
 
   /** Commit adding the devices whose KeyPackages (MLSMessage bytes, untrusted) are given. */

@@ -21,8 +21,10 @@ export {
   MAX_KEY_PACKAGES_PER_BATCH,
   type KeyPackageBundle,
 } from './key-packages.js';
+export { DEFAULT_PROVIDER, type ProviderKind } from './provider.js';
 export {
   MlsGroup,
+  type GroupOptions,
   type CommitOutcome,
   type DecryptedMessage,
   type KeyPackageLookup,

@@ -7,6 +7,7 @@
  */
 import { ciphersuites, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl } from 'ts-mls';
 import { E2eeError } from './errors.js';
+import { DEFAULT_PROVIDER, providerOf, type ProviderKind } from './provider.js';
 
 /** RFC 9420 suite 1: X25519 + AES-128-GCM + SHA-256 + Ed25519. */
 export const DEFAULT_SUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
@@ -16,18 +17,23 @@ export const XWING_SUITE = 'MLS_256_XWING_AES256GCM_SHA512_Ed25519' as const;
 export const SUPPORTED_SUITES = [DEFAULT_SUITE, XWING_SUITE] as const;
 export type SuiteName = (typeof SUPPORTED_SUITES)[number];
 
-const loaded = new Map<SuiteName, Promise<CiphersuiteImpl>>();
+const loaded = new Map<`${SuiteName}/${ProviderKind}`, Promise<CiphersuiteImpl>>();
 
-/** The suite's implementation, loaded once per process. */
-export function loadSuite(name: SuiteName = DEFAULT_SUITE): Promise<CiphersuiteImpl> {
-  let impl = loaded.get(name);
+/**
+ * The suite's implementation on a CryptoProvider (see provider.ts), loaded
+ * once per process. Every provider computes the same bytes, so groups and
+ * identities move freely between them.
+ */
+export function loadSuite(name: SuiteName = DEFAULT_SUITE, provider: ProviderKind = DEFAULT_PROVIDER): Promise<CiphersuiteImpl> {
+  const key = `${name}/${provider}` as const;
+  let impl = loaded.get(key);
   if (impl === undefined) {
-    impl = getCiphersuiteImpl(getCiphersuiteFromName(name)).catch((err: unknown) => {
-      loaded.delete(name);
+    impl = getCiphersuiteImpl(getCiphersuiteFromName(name), providerOf(provider)).catch((err: unknown) => {
+      loaded.delete(key);
       const detail = err instanceof Error ? err.message : String(err);
       throw new E2eeError('unsupported_suite', `ciphersuite ${name} is unavailable: ${detail}`, undefined, err);
     });
-    loaded.set(name, impl);
+    loaded.set(key, impl);
   }
   return impl;
 }
