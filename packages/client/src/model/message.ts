@@ -1,6 +1,7 @@
 /** A chat message as the replica stores it and the app reads it. */
 import { EntryType, type ConversationId, type DeviceId, type EntryId, type UserId } from '@tidings/shared';
 import type { MediaDescriptor } from '../media/descriptor.js';
+import type { MessageAnnotations } from './annotations.js';
 import type { SystemEvent } from './system-event.js';
 
 /**
@@ -61,6 +62,8 @@ export interface Message {
   readonly state: MessageState;
   /** Why the message failed, when state is 'failed'. */
   readonly error?: { readonly code: string; readonly message: string };
+  /** Edits, deletion, reactions and pin from the conversation's convergent state (absent when it says nothing). */
+  readonly annotations?: MessageAnnotations;
 }
 
 /** Builds the uid of a message from its sender device and idempotency key. */

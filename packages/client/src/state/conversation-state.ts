@@ -1,0 +1,186 @@
+/**
+ * The convergent state of one conversation over a Y.Doc: message edits (with
+ * history), delete for everyone, reactions, pins, the group profile and the
+ * disappearing-messages timer. Pure: no I/O; the state layer moves its
+ * updates. Records live in flat top-level maps and one array (never nested
+ * types created under a key, which concurrent creators would overwrite).
+ */
+import * as Y from 'yjs';
+import { ErrorCode, MAX_GROUP_NAME_CHARS, TidingsError } from '@tidings/shared';
+import type { ActRecord, EditRecord, MessageAnnotations } from '../model/annotations.js';
+import { MAX_DISAPPEARING_SECONDS, MAX_EDIT_CHARS, MAX_GROUP_DESCRIPTION_CHARS, MAX_REACTION_CHARS, MIN_DISAPPEARING_SECONDS } from './limits.js';
+
+/** Group name, description and avatar (a media descriptor as JSON, or null). */
+export interface GroupProfile {
+  readonly name: string | null;
+  readonly description: string | null;
+  readonly avatar: unknown;
+}
+
+/** The disappearing-messages timer: 0 is off; messages created at or after `since` expire `seconds` after creation. */
+export interface DisappearingTimer {
+  readonly seconds: number;
+  readonly since: number;
+}
+
+const SEP = '\u0001';
+const reactionKey = (uid: string, userId: string, emoji: string): string => `${uid}${SEP}${userId}${SEP}${emoji}`;
+
+const invalid = (message: string): TidingsError => new TidingsError(ErrorCode.InvalidArgument, message);
+
+function checkUid(uid: string): void {
+  if (uid.length === 0 || uid.length > 256 || uid.includes(SEP)) throw invalid('bad message uid');
+}
+
+export class ConversationState {
+  readonly doc: Y.Doc;
+  private readonly edits: Y.Array<EditRecord>;
+  private readonly deleted: Y.Map<ActRecord>;
+  private readonly reactions: Y.Map<true>;
+  private readonly pins: Y.Map<ActRecord>;
+  private readonly profileMap: Y.Map<unknown>;
+  private readonly timerMap: Y.Map<number>;
+
+  constructor(doc: Y.Doc = new Y.Doc()) {
+    this.doc = doc;
+    this.edits = doc.getArray('edits');
+    this.deleted = doc.getMap('deleted');
+    this.reactions = doc.getMap('reactions');
+    this.pins = doc.getMap('pins');
+    this.profileMap = doc.getMap('profile');
+    this.timerMap = doc.getMap('timer');
+  }
+
+  // ---- changes (each one Yjs transaction with `origin`) ----
+
+  edit(uid: string, text: string, by: string, at: number, origin?: unknown): void {
+    checkUid(uid);
+    if (text.length === 0 || text.length > MAX_EDIT_CHARS) throw invalid(`edited text must be 1..${MAX_EDIT_CHARS} characters`);
+    if (this.deleted.has(uid)) throw new TidingsError(ErrorCode.Conflict, 'message was deleted for everyone');
+    this.doc.transact(() => this.edits.push([{ uid, text, by, at }]), origin);
+  }
+
+  /** Marks the message deleted and removes its edits, reactions and pin (Yjs gc drops their content). */
+  deleteForEveryone(uid: string, by: string, at: number, origin?: unknown): void {
+    checkUid(uid);
+    this.doc.transact(() => {
+      if (!this.deleted.has(uid)) this.deleted.set(uid, { by, at });
+      this.purge(uid);
+    }, origin);
+  }
+
+  /** Removes what a deleted message still has (also run when a concurrent edit or reaction arrives after the delete). */
+  purge(uid: string, origin?: unknown): void {
+    this.doc.transact(() => {
+      for (let i = this.edits.length - 1; i >= 0; i--) if (this.edits.get(i).uid === uid) this.edits.delete(i, 1);
+      for (const key of [...this.reactions.keys()]) if (key.startsWith(uid + SEP)) this.reactions.delete(key);
+      this.pins.delete(uid);
+    }, origin);
+  }
+
+  react(uid: string, userId: string, emoji: string, on: boolean, origin?: unknown): void {
+    checkUid(uid);
+    if (emoji.length === 0 || emoji.length > MAX_REACTION_CHARS || emoji.includes(SEP)) throw invalid('bad reaction');
+    if (on && this.deleted.has(uid)) throw new TidingsError(ErrorCode.Conflict, 'message was deleted for everyone');
+    const key = reactionKey(uid, userId, emoji);
+    this.doc.transact(() => {
+      if (on) this.reactions.set(key, true);
+      else this.reactions.delete(key);
+    }, origin);
+  }
+
+  pin(uid: string, by: string, at: number, on: boolean, origin?: unknown): void {
+    checkUid(uid);
+    if (on && this.deleted.has(uid)) throw new TidingsError(ErrorCode.Conflict, 'message was deleted for everyone');
+    this.doc.transact(() => {
+      if (on) this.pins.set(uid, { by, at });
+      else this.pins.delete(uid);
+    }, origin);
+  }
+
+  setProfile(patch: Partial<GroupProfile>, origin?: unknown): void {
+    if (patch.name !== undefined && patch.name !== null && (patch.name.length === 0 || patch.name.length > MAX_GROUP_NAME_CHARS)) {
+      throw invalid(`group name must be 1..${MAX_GROUP_NAME_CHARS} characters`);
+    }
+    if (typeof patch.description === 'string' && patch.description.length > MAX_GROUP_DESCRIPTION_CHARS) {
+      throw invalid(`group description is over ${MAX_GROUP_DESCRIPTION_CHARS} characters`);
+    }
+    this.doc.transact(() => {
+      for (const key of ['name', 'description', 'avatar'] as const) if (patch[key] !== undefined) this.profileMap.set(key, patch[key]);
+    }, origin);
+  }
+
+  setTimer(seconds: number, since: number, origin?: unknown): void {
+    if (!Number.isInteger(seconds) || (seconds !== 0 && (seconds < MIN_DISAPPEARING_SECONDS || seconds > MAX_DISAPPEARING_SECONDS))) {
+      throw invalid(`disappearing timer must be 0 or ${MIN_DISAPPEARING_SECONDS}..${MAX_DISAPPEARING_SECONDS} seconds`);
+    }
+    this.doc.transact(() => {
+      this.timerMap.set('seconds', seconds);
+      this.timerMap.set('since', since);
+    }, origin);
+  }
+
+  // ---- queries ----
+
+  isDeleted(uid: string): boolean {
+    return this.deleted.has(uid);
+  }
+
+  deletedUids(): string[] {
+    return [...this.deleted.keys()].sort();
+  }
+
+  /** Uids of deleted messages that still have edits, reactions or a pin (a concurrent change that arrived after the delete). */
+  leftovers(): string[] {
+    const out = new Set<string>();
+    for (const e of this.edits) if (this.deleted.has(e.uid)) out.add(e.uid);
+    for (const key of this.reactions.keys()) {
+      const uid = key.split(SEP)[0] ?? '';
+      if (this.deleted.has(uid)) out.add(uid);
+    }
+    for (const uid of this.pins.keys()) if (this.deleted.has(uid)) out.add(uid);
+    return [...out];
+  }
+
+  /** Annotations of a message; edits only count when made by `sender` (the message's author). */
+  annotations(uid: string, sender: string | null): MessageAnnotations {
+    const edits = this.edits.toArray().filter((e) => e.uid === uid && (sender === null || e.by === sender));
+    const reactions: Record<string, string[]> = {};
+    for (const key of this.reactions.keys()) {
+      const [u, userId, emoji] = key.split(SEP);
+      if (u !== uid || userId === undefined || emoji === undefined) continue;
+      (reactions[emoji] ??= []).push(userId);
+    }
+    for (const list of Object.values(reactions)) list.sort();
+    return { edits, deleted: this.deleted.get(uid) ?? null, reactions, pinned: this.pins.get(uid) ?? null };
+  }
+
+  pinnedUids(): string[] {
+    return [...this.pins.keys()].sort();
+  }
+
+  profile(): GroupProfile {
+    const get = (k: string): string | null => {
+      const v = this.profileMap.get(k);
+      return typeof v === 'string' ? v : null;
+    };
+    return { name: get('name'), description: get('description'), avatar: this.profileMap.get('avatar') ?? null };
+  }
+
+  timer(): DisappearingTimer {
+    return { seconds: this.timerMap.get('seconds') ?? 0, since: this.timerMap.get('since') ?? 0 };
+  }
+
+  /** The whole state as plain data with sorted keys: equal on two devices exactly when they converged. */
+  view(): unknown {
+    const sortObj = <T,>(m: Y.Map<T>): [string, T][] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      edits: this.edits.toArray(),
+      deleted: sortObj(this.deleted),
+      reactions: sortObj(this.reactions),
+      pins: sortObj(this.pins),
+      profile: this.profile(),
+      timer: this.timer(),
+    };
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The state layer's core: one Y.Doc per conversation, loaded from the
+ * device's storage on first use and saved compacted after every change. Local
+ * changes go out as Crdt entries (through `send`, i.e. the durable outbox);
+ * other devices' Crdt and Snapshot entries come in through `received` (it is
+ * the client's StateSink). Every `SNAPSHOT_EVERY_UPDATES` updates, and when a
+ * group's membership changes, the device posts a Snapshot so new and lagging
+ * devices can start from it. Side effects on message rows (erasing content
+ * deleted for everyone, disappearing messages) run after each change.
+ */
+import * as Y from 'yjs';
+import type { ConversationId, Entry } from '@tidings/shared';
+import { EntryType } from '@tidings/shared';
+import { Emitter, type Listener } from '../events/emitter.js';
+import type { Message } from '../model/message.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import { silentLogger, type Logger } from '../runtime/logger.js';
+import type { StateSink } from '../sync/state-sink.js';
+import { AccountState } from './account-state.js';
+import { ConversationState } from './conversation-state.js';
+import { MAX_EXPIRY_SWEEP_MS, MIN_EXPIRY_SWEEP_MS, SNAPSHOT_EVERY_UPDATES } from './limits.js';
+import type { DocStore, MessageEraser } from './ports.js';
+
+/** Transaction origin of changes made on this device (only these are sent). */
+export const LOCAL = Symbol('local');
+const REMOTE = Symbol('remote');
+
+export interface StateLayerEvents {
+  /** A conversation's state changed (local or remote); re-read its messages, profile or chat preferences. */
+  changed: { readonly conversationId: ConversationId };
+  /** Rows were erased or removed on this device (deleted for everyone or for me, or expired). */
+  removed: { readonly conversationId: ConversationId; readonly uids: readonly string[] };
+}
+
+export interface StateLayerConfig {
+  readonly store: DocStore & MessageEraser;
+  /** Queues a Crdt (or Snapshot) entry for the conversation; TidingsClient.sendState. */
+  readonly send: (conversationId: ConversationId, data: Uint8Array, snapshot: boolean) => Promise<unknown>;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /** Updates between snapshots; SNAPSHOT_EVERY_UPDATES unless given. */
+  readonly snapshotEvery?: number;
+  /** Fixes Y.Doc client ids (seeded simulations); random otherwise. */
+  readonly newClientId?: () => number;
+}
+
+/** A loaded document and its two views (the self conversation's document holds the account state). */
+export interface LoadedDoc {
+  readonly doc: Y.Doc;
+  readonly conversation: ConversationState;
+  readonly account: AccountState;
+  sinceSnapshot: number;
+  /** Deleted uids whose rows this device already erased. */
+  readonly erased: Set<string>;
+  expiry: TimerHandle | null;
+}
+
+export class StateLayer implements StateSink {
+  private readonly docs = new Map<ConversationId, LoadedDoc>();
+  private readonly queues = new Map<ConversationId, Promise<unknown>>();
+  private readonly events: Emitter<StateLayerEvents>;
+  private readonly logger: Logger;
+  private readonly snapshotEvery: number;
+  private stopped = false;
+
+  constructor(private readonly config: StateLayerConfig) {
+    this.logger = config.logger ?? silentLogger;
+    this.events = new Emitter((event, error) => this.logger.error('state listener threw', { event, error: String(error) }));
+    this.snapshotEvery = config.snapshotEvery ?? SNAPSHOT_EVERY_UPDATES;
+  }
+
+  on<K extends keyof StateLayerEvents>(event: K, listener: Listener<StateLayerEvents[K]>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Loads the given conversations' documents (so their timers run) and applies what they say to the rows. */
+  async start(conversationIds: readonly ConversationId[]): Promise<void> {
+    this.stopped = false;
+    await Promise.all(conversationIds.map((id) => this.serial(id, async () => this.afterChange(id, await this.load(id), false))));
+  }
+
+  /** Cancels expiry timers and waits for queued work. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const d of this.docs.values()) if (d.expiry !== null) this.config.clock.clearTimeout(d.expiry);
+    await Promise.all([...this.queues.values()]);
+  }
+
+  /** Runs `read` over the loaded document (serialized with changes). */
+  read<T>(conversationId: ConversationId, read: (d: LoadedDoc) => T): Promise<T> {
+    return this.serial(conversationId, async () => read(await this.load(conversationId)));
+  }
+
+  /** Applies a local change and sends it; a change that changes nothing sends nothing. Throws the change's typed error untouched. */
+  mutate(conversationId: ConversationId, change: (d: LoadedDoc) => void): Promise<void> {
+    return this.serial(conversationId, async () => {
+      const d = await this.load(conversationId);
+      if (await this.change(conversationId, d, change)) await this.afterChange(conversationId, d, true);
+    });
+  }
+
+  /** StateSink: another device's Crdt or Snapshot entry, at least once. */
+  received(conversationId: ConversationId, entry: Entry, data: Uint8Array): Promise<void> {
+    return this.serial(conversationId, async () => {
+      const d = await this.load(conversationId);
+      try {
+        Y.decodeUpdate(data); // parse first: a malformed update must not touch the document
+        Y.applyUpdate(d.doc, data, REMOTE);
+      } catch (error) {
+        this.logger.warn('dropped a malformed state update', { conversationId: String(conversationId), entry: String(entry.id), error: String(error) });
+        return;
+      }
+      d.sinceSnapshot = entry.type === EntryType.Snapshot ? 0 : d.sinceSnapshot + 1;
+      await this.afterChange(conversationId, d, true);
+    });
+  }
+
+  /** Posts a snapshot now (membership changed: new members and devices can only read entries from after they joined). */
+  postSnapshot(conversationId: ConversationId): Promise<void> {
+    return this.serial(conversationId, async () => {
+      const d = await this.load(conversationId);
+      if (d.doc.store.clients.size === 0) return;
+      await this.snapshot(conversationId, d);
+      await this.save(conversationId, d);
+    });
+  }
+
+  /** A message row arrived or changed: erase it if it was deleted for everyone, remove it if it already expired. */
+  async messageArrived(message: Message): Promise<void> {
+    const { conversationId, uid } = message;
+    const d = this.docs.get(conversationId);
+    if (!d) return;
+    if (d.conversation.isDeleted(uid) && !(message.content.kind === 'text' && message.content.text === '' && message.body.length === 0)) {
+      d.erased.delete(uid);
+      await this.serial(conversationId, () => this.eraseDeleted(conversationId, d));
+    }
+    const { seconds, since } = d.conversation.timer();
+    if (seconds > 0 && message.createdAt >= since && message.createdAt + seconds * 1000 <= this.config.clock.now()) {
+      await this.serial(conversationId, () => this.expire(conversationId, d));
+    }
+  }
+
+  /** Delete for me: removes rows on this device only (nothing is sent). */
+  async removeForMe(conversationId: ConversationId, uids: readonly string[]): Promise<void> {
+    const removed = await this.config.store.removeMessages(uids);
+    if (removed.length > 0) this.events.emit('removed', { conversationId, uids: removed });
+  }
+
+  // ---- internals ----
+
+  private async change(conversationId: ConversationId, d: LoadedDoc, change: (d: LoadedDoc) => void): Promise<boolean> {
+    const updates: Uint8Array[] = [];
+    const collect = (update: Uint8Array, origin: unknown): void => {
+      if (origin === LOCAL) updates.push(update);
+    };
+    d.doc.on('update', collect);
+    try {
+      change(d);
+    } finally {
+      d.doc.off('update', collect);
+    }
+    if (updates.length === 0) return false;
+    d.sinceSnapshot += 1;
+    // Saved before it is queued: after a crash in between, the next snapshot still carries it.
+    await this.save(conversationId, d);
+    await this.config.send(conversationId, updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), false);
+    return true;
+  }
+
+  private async afterChange(conversationId: ConversationId, d: LoadedDoc, changed: boolean): Promise<void> {
+    // A concurrent edit, reaction or pin that merged in after a delete for everyone is purged, by whichever device sees it.
+    const leftovers = d.conversation.leftovers();
+    if (leftovers.length > 0) await this.change(conversationId, d, () => leftovers.forEach((uid) => d.conversation.purge(uid, LOCAL)));
+    if (d.sinceSnapshot >= this.snapshotEvery) await this.snapshot(conversationId, d);
+    if (changed) await this.save(conversationId, d);
+    await this.eraseDeleted(conversationId, d);
+    await this.expire(conversationId, d);
+    if (changed) this.events.emit('changed', { conversationId });
+  }
+
+  private async snapshot(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
+    d.sinceSnapshot = 0;
+    await this.config.send(conversationId, Y.encodeStateAsUpdate(d.doc), true);
+  }
+
+  private async eraseDeleted(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
+    const uids: string[] = [];
+    for (const uid of d.conversation.deletedUids()) {
+      if (d.erased.has(uid)) continue;
+      d.erased.add(uid);
+      if (await this.config.store.eraseMessage(uid)) uids.push(uid);
+    }
+    if (uids.length > 0) this.events.emit('removed', { conversationId, uids });
+  }
+
+  /** Removes expired rows and schedules the next sweep while the timer is on. */
+  private async expire(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
+    const { clock } = this.config;
+    if (d.expiry !== null) clock.clearTimeout(d.expiry);
+    d.expiry = null;
+    const { seconds, since } = d.conversation.timer();
+    if (seconds === 0 || this.stopped) return;
+    const uids = await this.config.store.expireMessages(conversationId, since, clock.now() - seconds * 1000);
+    if (uids.length > 0) this.events.emit('removed', { conversationId, uids });
+    const every = Math.min(MAX_EXPIRY_SWEEP_MS, Math.max(MIN_EXPIRY_SWEEP_MS, (seconds * 1000) / 4));
+    d.expiry = clock.setTimeout(() => void this.serial(conversationId, () => this.expire(conversationId, d)).catch((error: unknown) => this.logger.warn('expiry sweep failed', { error: String(error) })), every);
+  }
+
+  private async save(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
+    await this.config.store.saveDoc(conversationId, { state: Y.encodeStateAsUpdate(d.doc), sinceSnapshot: d.sinceSnapshot });
+  }
+
+  private async load(conversationId: ConversationId): Promise<LoadedDoc> {
+    const existing = this.docs.get(conversationId);
+    if (existing) return existing;
+    const doc = new Y.Doc();
+    if (this.config.newClientId) doc.clientID = this.config.newClientId();
+    const stored = await this.config.store.loadDoc(conversationId);
+    if (stored) Y.applyUpdate(doc, stored.state, REMOTE);
+    const d: LoadedDoc = {
+      doc,
+      conversation: new ConversationState(doc),
+      account: new AccountState(doc),
+      sinceSnapshot: stored?.sinceSnapshot ?? 0,
+      erased: new Set(),
+      expiry: null,
+    };
+    this.docs.set(conversationId, d);
+    return d;
+  }
+
+  /** One task at a time per conversation, in call order. */
+  private serial<T>(conversationId: ConversationId, task: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(conversationId) ?? Promise.resolve();
+    const next = prev.then(task, task);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(conversationId, settled);
+    return next;
+  }
+}
