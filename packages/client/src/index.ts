@@ -10,7 +10,8 @@ export { ConnectionState } from './sync/status.js';
 export { Backoff, jitteredDelay, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './sync/backoff.js';
 export { ChainTracker, type PullRequest } from './sync/chain.js';
 
-export { HttpApi, type Credentials, type UserInfo, type ConversationSummary, type HttpApiOptions } from './api/http-api.js';
+export { HttpApi, type Credentials, type UserInfo, type ConversationSummary, type HttpApiOptions, type OwnDevice } from './api/http-api.js';
+export type { DeviceView } from './e2ee-engine/devices.js';
 
 export type { Envelope, Content } from './envelope/envelope.js';
 export { MAX_CAPTION_CHARS, encodeContent, decodeContent } from './envelope/content.js';

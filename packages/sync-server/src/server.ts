@@ -31,6 +31,7 @@ import { Connection, ConnState } from './sync/connection.js';
 import { Accounts } from './accounts/service.js';
 import { Conversations } from './conversations/service.js';
 import { accountRoutes } from './accounts/routes.js';
+import { deviceRoutes } from './accounts/device-routes.js';
 import { conversationRoutes } from './conversations/routes.js';
 import { seedRoutes } from './http/seed-api.js';
 import { installErrorHandling } from './http/errors.js';
@@ -174,6 +175,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   seedRoutes(app, { accounts, conversations, writer, db, receipts, rateLimit: cfg.rateLimit });
   settingsRoutes(app, { accounts, privacy, switchboard: hub, receipts });
   deliveryRoutes(app, { accounts, db, ids, clock, switchboard: hub });
+  deviceRoutes(app, { accounts, db, clock, switchboard: hub });
   push.routes(app, accounts);
   const media = await openMedia(cfg.media, cfg.dataDir, { db, clock, logger });
   mediaRoutes(app, { accounts, media: media.media });

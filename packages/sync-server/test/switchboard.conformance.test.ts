@@ -32,6 +32,9 @@ class MemoryLastSeen implements LastSeenStore {
 class Sink implements DeviceSink {
   readonly frames: Uint8Array[] = [];
   readonly presence: PresenceState[] = [];
+  readonly closes: number[] = [];
+  /** Detaches from this switchboard when closed, as a real connection does. */
+  board: Switchboard | undefined;
   private waiters: (() => void)[] = [];
   constructor(
     readonly userId: UserId,
@@ -43,6 +46,11 @@ class Sink implements DeviceSink {
   }
   presenceChanged(s: PresenceState) {
     this.presence.push(s);
+    this.wake();
+  }
+  close(code: number) {
+    this.closes.push(code);
+    this.board?.detach(this);
     this.wake();
   }
   private wake() {
@@ -93,6 +101,21 @@ describe.each(SWITCHBOARD_KINDS)('switchboard conformance: %s', (kind) => {
       await a1.until(() => a1.frames.length === 2);
       expect(a2.frames).toHaveLength(1);
       expect(sb.size).toBe(3);
+    });
+
+    it("disconnect closes that device's sockets only, with the close code", async () => {
+      const sb = await make(kind, new MemoryLastSeen());
+      const [a1, a1again, a2, b] = [new Sink(U(1), D(11)), new Sink(U(1), D(11)), new Sink(U(1), D(12)), new Sink(U(2), D(11))];
+      for (const s of [a1, a1again, a2, b]) {
+        s.board = sb;
+        sb.attach(s);
+      }
+      sb.disconnect(U(1), D(11), 4010, 'revoked');
+      expect([a1.closes, a1again.closes, a2.closes, b.closes]).toEqual([[4010], [4010], [], []]);
+      expect(sb.size).toBe(2);
+      sb.toUsers([U(1)], bytes('after'));
+      await a2.until(() => a2.frames.length === 1);
+      expect(a1.frames).toHaveLength(0);
     });
 
     it('presence: online on connect, online through a disconnect shorter than the grace period, offline after it with last seen', async () => {
@@ -176,6 +199,24 @@ describe.skipIf(!redisOk)('redis switchboard across nodes', () => {
     n3!.detach(c3);
     await sender.until(() => sender.presence.some((p) => p.userId === U(3) && p.status === 'offline'), 5000, 'offline across nodes');
     expect(sender.presence.filter((p) => p.userId === U(3)).map((p) => p.status)).toEqual(['offline']);
+  });
+
+  it('disconnect closes the device on the node that holds it', async () => {
+    const prefix = redisPrefix();
+    const [n1, n2] = (await Promise.all([1, 2].map((nodeId) => make('redis', new MemoryLastSeen(), { prefix, nodeId })))) as RedisSwitchboard[];
+    const [there, stays] = [new Sink(U(7), D(71)), new Sink(U(7), D(72))];
+    for (const s of [there, stays]) {
+      s.board = n2!;
+      n2!.attach(s);
+    }
+    for (let i = 0; i < 50 && (await n1!.presenceOf([U(7)]))[0]?.status !== 'online'; i++) await new Promise((r) => setTimeout(r, 20));
+    n1!.disconnect(U(7), D(71), 4010, 'revoked');
+    await there.until(() => there.closes.length === 1, 5000, 'closed across nodes');
+    expect(there.closes).toEqual([4010]);
+    n1!.toUsers([U(7)], bytes('still routed'));
+    await stays.until(() => stays.frames.length === 1, 5000, 'the other device still gets frames');
+    expect(stays.closes).toEqual([]);
+    expect(there.frames).toHaveLength(0);
   });
 
   it("a crashed node's users lapse to offline; an unreachable Redis answers unknown, never wrong", async () => {

@@ -89,6 +89,16 @@ export interface ClaimResult {
   readonly missing: readonly { readonly userId: UserId; readonly deviceId: DeviceId }[];
 }
 
+/** One of the caller's own devices, as the server lists it. */
+export interface OwnDevice {
+  readonly deviceId: DeviceId;
+  readonly name: string;
+  /** When it signed in (ms since epoch). */
+  readonly createdAt: number;
+  /** True for the device making the request. */
+  readonly current: boolean;
+}
+
 /** One item for a device's inbox. */
 export interface InboxPost {
   readonly deviceId: DeviceId;
@@ -221,6 +231,23 @@ export class HttpApi {
     const v = field(await this.request('GET', `/v1/users/${userId}/devices`), 'devices');
     if (!Array.isArray(v)) throw new TidingsError(ErrorCode.Internal, 'devices is not a list');
     return (v as Json[]).map((d) => parseDeviceId(field(d, 'device_id')));
+  }
+
+  /** The caller's own active devices, oldest first. */
+  async ownDevices(): Promise<OwnDevice[]> {
+    const v = field(await this.request('GET', '/v1/devices'), 'devices');
+    if (!Array.isArray(v)) throw new TidingsError(ErrorCode.Internal, 'devices is not a list');
+    return (v as Json[]).map((d) => ({
+      deviceId: parseDeviceId(field(d, 'device_id')),
+      name: str(d, 'name'),
+      createdAt: Date.parse(str(d, 'created_at')),
+      current: bool(d, 'current'),
+    }));
+  }
+
+  /** Revokes one of the caller's own devices: its token stops working and its sockets close (not_found, forbidden, conflict for the last device). */
+  async removeDevice(deviceId: DeviceId): Promise<void> {
+    await this.request('DELETE', `/v1/devices/${deviceId}`);
   }
 
   /** Posts items to device inboxes; returns their ids. */

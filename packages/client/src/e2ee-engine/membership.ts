@@ -10,7 +10,9 @@
  * repairs, deterministically one member device — for a missing device of a
  * user who already has leaves, that user's device with the lowest leaf index
  * (so a user's existing device adds their newly linked one); otherwise, and
- * for removals, the lowest leaf index among remaining members. Two devices
+ * for removals, the lowest leaf index among remaining members. Leaves of
+ * devices the server no longer lists for their user (revoked with
+ * DELETE /v1/devices/:id) are removed the same way. Two devices
  * acting anyway is safe: the server takes one Commit per epoch.
  */
 import { EntryType, type ConversationId, type DeviceId, type UserId } from '@tidings/shared';
@@ -25,6 +27,9 @@ type Plan =
   | { readonly kind: 'create'; readonly users: readonly UserId[] }
   | { readonly kind: 'remove'; readonly devices: readonly DeviceRef[] }
   | { readonly kind: 'add'; readonly users: readonly UserId[]; readonly initiator: boolean; readonly leaves: readonly Member[] };
+
+/** Active devices per member, as the server lists them. */
+type DeviceLists = Map<UserId, ReadonlySet<DeviceId>>;
 
 const key = (d: DeviceRef): string => `${d.userId}:${d.deviceId}`;
 const lowest = (members: readonly Member[]): Member | undefined =>
@@ -73,11 +78,16 @@ export class Membership {
   }
 
   private async once(conversationId: ConversationId): Promise<void> {
-    const plan = await this.host.exclusive(() => this.plan(conversationId));
+    let plan = await this.host.exclusive(() => this.plan(conversationId));
     if (plan === null) return;
+    let lists: DeviceLists = new Map();
+    if (plan.kind === 'add') {
+      lists = await this.deviceLists(plan.users);
+      plan = this.revokedLeaves(plan, lists) ?? plan;
+    }
     let keyPackages: Uint8Array[] = [];
     if (plan.kind !== 'remove') {
-      const wanted = plan.kind === 'add' ? await this.missingDevices(plan) : null;
+      const wanted = plan.kind === 'add' ? this.missingDevices(plan, lists) : null;
       if (wanted !== null && wanted.size === 0) {
         this.settle(conversationId);
         return;
@@ -124,18 +134,40 @@ export class Membership {
     return { kind: 'add', users: conversation.members, initiator, leaves: staying };
   }
 
+  /** Each member's active devices as the server lists them; a user whose list cannot be read now is left out. */
+  private async deviceLists(users: readonly UserId[]): Promise<DeviceLists> {
+    const lists: DeviceLists = new Map();
+    for (const userId of users) {
+      try {
+        lists.set(userId, new Set(await this.host.api.devices(userId)));
+      } catch {
+        // not a contact any more, or the server is unreachable: a later pass retries
+      }
+    }
+    return lists;
+  }
+
+  /**
+   * Leaves of devices their user no longer has (revoked, or removed by the
+   * user): a removal plan when this device is the one to Commit it (the
+   * initiator, or the lowest remaining leaf), else null.
+   */
+  private revokedLeaves(plan: Extract<Plan, { kind: 'add' }>, lists: DeviceLists): Plan | null {
+    const me = this.host.credentials;
+    const gone = plan.leaves.filter((l) => l.deviceId !== me.deviceId && lists.get(l.userId)?.has(l.deviceId) === false);
+    if (gone.length === 0) return null;
+    const goneKeys = new Set(gone.map(key));
+    const actor = lowest(plan.leaves.filter((l) => !goneKeys.has(key(l))));
+    if (!plan.initiator && actor?.deviceId !== me.deviceId) return null;
+    return { kind: 'remove', devices: gone.map((l) => ({ userId: l.userId, deviceId: l.deviceId })) };
+  }
+
   /** Devices of members without a leaf that this device should add, by key. */
-  private async missingDevices(plan: Extract<Plan, { kind: 'add' }>): Promise<Map<string, DeviceRef>> {
+  private missingDevices(plan: Extract<Plan, { kind: 'add' }>, lists: DeviceLists): Map<string, DeviceRef> {
     const me = this.host.credentials;
     const have = new Set(plan.leaves.map(key));
     const out = new Map<string, DeviceRef>();
-    for (const userId of plan.users) {
-      let devices: DeviceId[];
-      try {
-        devices = await this.host.api.devices(userId);
-      } catch {
-        continue; // not a contact any more, or the server is unreachable: a later pass retries
-      }
+    for (const [userId, devices] of lists) {
       const theirs = plan.leaves.filter((l) => l.userId === userId);
       const actor = lowest(theirs.length > 0 ? theirs : plan.leaves);
       const mine = plan.initiator || actor?.deviceId === me.deviceId;

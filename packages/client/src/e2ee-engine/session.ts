@@ -18,6 +18,7 @@ import { MlsGroup, type PendingCommit } from '../e2ee/group.js';
 import { generateKeyPackages } from '../e2ee/key-packages.js';
 import { safetyNumber } from '../e2ee/safety-number.js';
 import type { OpenedEntry, OutboxItem } from '../replica/replica.js';
+import { ownFingerprints, withFingerprints, type DeviceView } from './devices.js';
 import { GroupCache } from './groups.js';
 import type { E2eeHost } from './host.js';
 import { HistorySync } from './history.js';
@@ -130,6 +131,17 @@ export class E2eeSession {
   /** This device created the conversation or changed its members: carry it into the group. */
   changed(conversationId: ConversationId): Promise<void> {
     return this.membership.reconcile(conversationId, true);
+  }
+
+  /** One of this user's devices was revoked: Commit its leaves' removal from every group, as the initiator. */
+  async deviceRemoved(): Promise<void> {
+    const all = await this.host.replica.conversations();
+    await Promise.all(all.filter((c) => !c.left).map((c) => this.membership.reconcile(c.id, true)));
+  }
+
+  /** The user's devices with their identity-key fingerprints from the self group. */
+  async ownDevices(): Promise<DeviceView[]> {
+    return withFingerprints(await this.host.api.ownDevices(), await ownFingerprints(this.host, this.groups));
   }
 
   /** Runs the repair pass for every conversation now. */

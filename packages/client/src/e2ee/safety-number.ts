@@ -61,3 +61,17 @@ export async function safetyNumber(a: UserKeys, b: UserKeys, iterations = SAFETY
   const digits = (await half(first, iterations)) + (await half(second, iterations));
   return digits.match(/.{5}/g)?.join(' ') ?? digits;
 }
+
+/** Hex digits of a device fingerprint (in groups of 4). */
+const FINGERPRINT_HEX_DIGITS = 32;
+
+/**
+ * One device's identity-key fingerprint, for a devices view: the first 128
+ * bits of SHA-256 over its signature public key, as hex in groups of 4. Two
+ * devices of the user showing the same fingerprint for a device agree on its key.
+ */
+export async function deviceFingerprint(signaturePublicKey: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', signaturePublicKey as Uint8Array<ArrayBuffer>));
+  const hex = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, FINGERPRINT_HEX_DIGITS);
+  return hex.match(/.{4}/g)!.join(' ');
+}

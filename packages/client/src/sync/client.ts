@@ -20,6 +20,7 @@ import {
 } from '@tidings/shared';
 import { HttpApi } from '../api/http-api.js';
 import { E2eeSession } from '../e2ee-engine/session.js';
+import { withFingerprints, type DeviceView } from '../e2ee-engine/devices.js';
 import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
 import { encodePayload } from '../e2ee-engine/payload.js';
 import { MAX_CAPTION_CHARS, entryTypeOf, messageContentOf, type Content } from '../envelope/content.js';
@@ -309,6 +310,17 @@ export class TidingsClient {
     const group = await this.requireE2ee().groups.get(conversationId);
     if (!group) return null;
     return { epoch: group.epoch, active: group.active, members: group.members().map((m) => ({ userId: m.userId, deviceId: m.deviceId })) };
+  }
+
+  /** This user's devices (name, sign-in time, which is this one) with identity-key fingerprints when MLS is on. */
+  async devices(): Promise<DeviceView[]> {
+    return this.e2ee ? this.e2ee.ownDevices() : withFingerprints(await this.api.ownDevices(), new Map());
+  }
+
+  /** Revokes one of this user's devices (HTTP); with MLS this device then Commits its removal from every group. */
+  async removeDevice(deviceId: DeviceId): Promise<void> {
+    await this.api.removeDevice(deviceId);
+    void this.e2ee?.deviceRemoved();
   }
 
   /** Runs the group repair pass now (it also runs after every catch-up and when a new own device asks). */

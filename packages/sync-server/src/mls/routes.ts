@@ -35,6 +35,8 @@ import { parse, userIdSchema } from '../http/validate.js';
 import { watchable } from '../presence/watchable.js';
 import { addKeyPackages, claimKeyPackages, stockOf } from './key-packages.js';
 import { inboxCounts, postInbox } from './inbox.js';
+import { activeDevices } from '../accounts/devices.js';
+import { deviceInfoJson } from '../accounts/device-routes.js';
 
 const b64 = (max: number) => z.string().min(1).max(Math.ceil(max / 3) * 4 + 4);
 const Upload = z.strictObject({ key_packages: z.array(b64(MAX_KEY_PACKAGE_BYTES)).min(1).max(MAX_KEY_PACKAGES_PER_UPLOAD) });
@@ -107,11 +109,7 @@ export function deliveryRoutes(app: FastifyInstance, d: DeliveryDeps): void {
     const auth = await authOf(d.accounts, req);
     const { id } = parse(z.strictObject({ id: userIdSchema }), req.params, 'id');
     if (!(await addressable(d.db, auth.userId, [id])).has(id)) throw new TidingsError(ErrorCode.NotFound, 'no such user among your contacts');
-    const { rows } = await d.db.query<{ id: unknown; name: string; created_at: unknown }>(
-      'SELECT id, name, created_at FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id',
-      [str(id)],
-    );
-    return { devices: rows.map((r) => ({ device_id: String(big(r.id)), name: r.name, created_at: new Date(Number(r.created_at)).toISOString() })) };
+    return { devices: (await activeDevices(d.db, id)).map(deviceInfoJson) };
   });
 
   app.post('/v1/inbox', async (req) => {

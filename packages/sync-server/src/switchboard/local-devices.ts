@@ -46,6 +46,12 @@ export class LocalDevices {
     }
   }
 
+  /** Closes every sink of this device here (each detaches itself as it closes). */
+  close(userId: UserId, deviceId: DeviceId, code: number, reason: string): void {
+    const set = this.byUser.get(userId);
+    if (set) for (const sink of [...set]) if (sink.deviceId === deviceId) sink.close(code, reason);
+  }
+
   /** Replace a sink's watch list; returns users that gained or lost their first/last watcher here. */
   setWatch(sink: DeviceSink, userIds: readonly UserId[]): { added: UserId[]; removed: UserId[] } {
     const added: UserId[] = [];

@@ -44,6 +44,10 @@ export class LocalSwitchboard implements Switchboard {
     this.devices.deliver([userId], frame, deviceId);
   }
 
+  disconnect(userId: UserId, deviceId: DeviceId, code: number, reason: string): void {
+    this.devices.close(userId, deviceId, code, reason);
+  }
+
   async watch(sink: DeviceSink, userIds: readonly UserId[]): Promise<PresenceState[]> {
     this.devices.setWatch(sink, userIds);
     return this.presenceOf(userIds);

@@ -23,6 +23,8 @@ export interface DeviceSink {
   deliver(frame: Uint8Array): void;
   /** A watched user's presence changed. */
   presenceChanged(state: PresenceState): void;
+  /** Close this device's socket with a WebSocket close code (e.g. the device was revoked). */
+  close(code: number, reason: string): void;
 }
 
 /** Durable last-seen times (kept in the server store). */
@@ -42,6 +44,8 @@ export interface Switchboard {
   toUsersConfirmed(userIds: Iterable<UserId>, frame: Uint8Array): Promise<void>;
   /** Deliver one encoded frame to one device (if connected, on any node). */
   toDevice(userId: UserId, deviceId: DeviceId, frame: Uint8Array): void;
+  /** Close every socket of this device, on any node, with this close code (e.g. CloseCode.DeviceRevoked). */
+  disconnect(userId: UserId, deviceId: DeviceId, code: number, reason: string): void;
   /** Replace the set of users whose presence changes this device is told about; answers their current state. */
   watch(sink: DeviceSink, userIds: readonly UserId[]): Promise<PresenceState[]>;
   /** Current presence of these users. */

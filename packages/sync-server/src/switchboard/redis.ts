@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { DeviceId, UserId } from '@tidings/shared';
 import type { DeviceSink, PresenceState, Switchboard, SwitchboardOptions } from './port.js';
 import { LocalDevices } from './local-devices.js';
-import { decodeNodeMessage, encodeNodeMessage } from './node-channel.js';
+import { decodeNodeMessage, encodeNodeClose, encodeNodeMessage } from './node-channel.js';
 
 export interface RedisSwitchboardOptions extends SwitchboardOptions {
   readonly url: string;
@@ -154,21 +154,27 @@ export class RedisSwitchboard implements Switchboard {
   toUsers(userIds: Iterable<UserId>, frame: Uint8Array): void {
     const users = [...userIds];
     this.devices.deliver(users, frame);
-    if (users.length > 0) void this.route(users, frame);
+    if (users.length > 0) void this.route(users, (list) => encodeNodeMessage(list, frame));
   }
 
   async toUsersConfirmed(userIds: Iterable<UserId>, frame: Uint8Array): Promise<void> {
     const users = [...userIds];
     this.devices.deliver(users, frame);
-    if (users.length > 0) await this.route(users, frame); // route() logs and swallows its own failures
+    if (users.length > 0) await this.route(users, (list) => encodeNodeMessage(list, frame)); // route() logs and swallows its own failures
   }
 
   toDevice(userId: UserId, deviceId: DeviceId, frame: Uint8Array): void {
     this.devices.deliver([userId], frame, deviceId);
-    void this.route([userId], frame, deviceId);
+    void this.route([userId], (list) => encodeNodeMessage(list, frame, deviceId));
   }
 
-  private async route(users: UserId[], frame: Uint8Array, onlyDevice?: DeviceId): Promise<void> {
+  disconnect(userId: UserId, deviceId: DeviceId, code: number, reason: string): void {
+    this.devices.close(userId, deviceId, code, reason);
+    void this.route([userId], () => encodeNodeClose(userId, deviceId, code, reason));
+  }
+
+  /** Publishes one message per node that has a device of these users (`payload` builds it from that node's users). */
+  private async route(users: UserId[], payload: (users: UserId[]) => Buffer): Promise<void> {
     try {
       const now = this.opts.clock();
       const pipe = this.cmd.pipeline();
@@ -186,7 +192,7 @@ export class RedisSwitchboard implements Switchboard {
       });
       if (byNode.size === 0) return;
       const out = this.cmd.pipeline();
-      for (const [node, list] of byNode) out.publish(this.nodeChannel(node), encodeNodeMessage(list, frame, onlyDevice));
+      for (const [node, list] of byNode) out.publish(this.nodeChannel(node), payload(list));
       this.publishes += byNode.size;
       await out.exec();
     } catch (err) {
@@ -198,7 +204,8 @@ export class RedisSwitchboard implements Switchboard {
   private onMessage(channel: string, message: Buffer): void {
     if (channel === this.nodeChannel(this.opts.nodeId)) {
       const m = decodeNodeMessage(message);
-      if (m) this.devices.deliver(m.userIds, m.frame, m.onlyDevice);
+      if (m?.kind === 'deliver') this.devices.deliver(m.userIds, m.frame, m.onlyDevice);
+      else if (m?.kind === 'close') this.devices.close(m.userId, m.deviceId, m.code, m.reason);
       return;
     }
     const prefix = `${this.opts.keyPrefix}presence:`;
