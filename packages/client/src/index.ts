@@ -13,6 +13,8 @@ export { ChainTracker, type PullRequest } from './sync/chain.js';
 export { HttpApi, type Credentials, type UserInfo, type ConversationSummary, type HttpApiOptions, type OwnDevice } from './api/http-api.js';
 export type { DeviceView } from './e2ee-engine/devices.js';
 
+export type { OutgoingFile, SendFileOptions, SentFile } from './media/send-file.js';
+export type { MediaDescriptor, MediaPreview } from './media/descriptor.js';
 export type { Envelope, Content } from './envelope/envelope.js';
 export { MAX_CAPTION_CHARS, encodeContent, decodeContent } from './envelope/content.js';
 export { UnencryptedEnvelope } from './envelope/unencrypted.js';

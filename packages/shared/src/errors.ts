@@ -9,6 +9,8 @@ export const ErrorCode = {
   InvalidFrame: 'invalid_frame',
   /** The frame or body is larger than the named limit allows. */
   PayloadTooLarge: 'payload_too_large',
+  /** The upload would take the user past their media storage quota (it fits the size limit; delete files or ask for more room). */
+  QuotaExceeded: 'quota_exceeded',
   /** The peer speaks a protocol version this side does not. */
   UnsupportedVersion: 'unsupported_version',
   /** No valid credentials were presented. */
@@ -53,6 +55,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_argument: 400,
   invalid_frame: 400,
   payload_too_large: 413,
+  // 507 Insufficient Storage (RFC 4918 §11.5): the request is fine, the user's space is not; 413 stays for "too big for any user".
+  quota_exceeded: 507,
   unsupported_version: 400,
   unauthenticated: 401,
   invalid_credentials: 401,

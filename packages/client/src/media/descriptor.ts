@@ -31,6 +31,9 @@ export interface MediaDescriptor {
   readonly preview?: MediaPreview;
 }
 
+/** Longest file name a descriptor carries, in UTF-16 code units. */
+export const MAX_FILE_NAME_CHARS = 1024;
+
 const HEX64 = /^[0-9a-f]{64}$/;
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
@@ -57,7 +60,7 @@ export function parseDescriptor(v: unknown): MediaDescriptor {
     typeof d.mediaType === 'string' &&
     d.mediaType.length <= 255 &&
     typeof d.fileName === 'string' &&
-    d.fileName.length <= 1024;
+    d.fileName.length <= MAX_FILE_NAME_CHARS;
   if (!ok) throw new Error('malformed media descriptor');
   return d as MediaDescriptor;
 }

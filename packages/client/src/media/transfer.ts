@@ -2,6 +2,7 @@
  * Media over HTTP: resumable chunked upload (ask first: an existing blob sends
  * no bytes), attach to a conversation, and streamed (ranged) download.
  */
+import { ErrorCode, TidingsError, isErrorCode } from '@tidings/shared';
 import { fixedPieces } from './bytes.js';
 import type { MediaDescriptor } from './descriptor.js';
 import { openSealed, type SealedFile } from './seal.js';
@@ -15,15 +16,14 @@ export interface MediaHttpOptions {
   readonly fetch?: typeof fetch;
 }
 
-/** An HTTP error from the media API with its stable wire code. */
-export class MediaHttpError extends Error {
-  override readonly name = 'MediaHttpError';
+/** An HTTP error from the media API: a TidingsError with the server's stable code, plus the HTTP status. */
+export class MediaHttpError extends TidingsError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
   ) {
-    super(message);
+    super(isErrorCode(code) ? code : ErrorCode.Internal, message);
   }
 }
 

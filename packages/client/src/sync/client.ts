@@ -25,6 +25,9 @@ import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
 import { encodePayload } from '../e2ee-engine/payload.js';
 import { MAX_CAPTION_CHARS, entryTypeOf, messageContentOf, type Content } from '../envelope/content.js';
 import { parseDescriptor, type MediaDescriptor } from '../media/descriptor.js';
+import { EngineMedia, type OutgoingFile, type SendFileOptions, type SentFile } from '../media/send-file.js';
+import { MediaHttp } from '../media/transfer.js';
+import { mediaSecret } from '../e2ee-engine/media-secret.js';
 import { Emitter, type Listener } from '../events/emitter.js';
 import type { ConversationWithUnread } from '../model/conversation.js';
 import { messageUid, pendingSeq, type Message } from '../model/message.js';
@@ -82,6 +85,7 @@ export class TidingsClient {
   /** End-to-end encryption, when the envelope is MLS; null for the placeholder envelope. */
   private readonly e2ee: E2eeSession | null;
   private stateSink: StateSink = ignoreState;
+  private readonly media: EngineMedia;
 
   constructor(config: TidingsClientConfig) {
     this.config = resolveConfig(config);
@@ -114,6 +118,11 @@ export class TidingsClient {
       this.events.emit('typing', { conversationId, userIds }),
     );
     this.e2ee = config.envelope instanceof MlsEnvelope ? this.makeE2ee(config.envelope) : null;
+    this.media = new EngineMedia({
+      http: new MediaHttp({ baseUrl: config.serverUrl.replace(/\/+$/, ''), token: config.credentials.token, ...(config.fetch ? { fetch: config.fetch } : {}) }),
+      conversationSecret: async (conversationId) => (this.e2ee ? mediaSecret(this.e2ee.groups, conversationId) : undefined),
+      sendMedia: (conversationId, descriptor, caption) => this.sendMedia(conversationId, descriptor, caption),
+    });
     this.connection = new Connection(this.config, {
       connecting: () => {
         this.session += 1;
@@ -201,6 +210,20 @@ export class TidingsClient {
   async sendMedia(conversationId: ConversationId, media: MediaDescriptor, caption = ''): Promise<Message> {
     if (caption.length > MAX_CAPTION_CHARS) throw new TidingsError(ErrorCode.InvalidArgument, `caption is over ${MAX_CAPTION_CHARS} characters`);
     return this.sendMessage(conversationId, { t: 'media', media: parseDescriptor(media), caption });
+  }
+
+  /**
+   * Sends a file: prepared (images re-encoded with a preview when `opts.imageCodec` is given,
+   * gzip when it pays), encrypted, uploaded once (deduplicated, resumable) and sent as a media
+   * message. See media/send-file.ts. Needs the server for the upload.
+   */
+  sendFile(conversationId: ConversationId, file: OutgoingFile, opts: SendFileOptions = {}): Promise<SentFile> {
+    return this.media.send(conversationId, file, opts);
+  }
+
+  /** The decrypted, verified file of a media message (or descriptor), streamed; rejects `not_found` when this user may not read it. */
+  download(target: Message | MediaDescriptor): Promise<ReadableStream<Uint8Array>> {
+    return this.media.download(target);
   }
 
   /**

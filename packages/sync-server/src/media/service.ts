@@ -53,7 +53,7 @@ export class Media {
   private async checkQuota(user: UserId, size: number, except?: string): Promise<void> {
     const used = await sql.usedBytes(this.d.db, user, except);
     if (used + size > this.d.config.quotaBytes) {
-      throw new TidingsError(ErrorCode.PayloadTooLarge, `storage quota exceeded: ${used} of ${this.d.config.quotaBytes} bytes used, ${size} more requested`);
+      throw new TidingsError(ErrorCode.QuotaExceeded, `storage quota exceeded: ${used} of ${this.d.config.quotaBytes} bytes used, ${size} more requested`);
     }
   }
 

@@ -21,7 +21,7 @@ export interface Device {
 }
 
 let n = 0;
-export async function device(serverUrl: string, creds: Credentials, opts: { start?: boolean; factory?: IDBFactory; name?: string; mls?: boolean; fallbackUrls?: string[] } = {}): Promise<Device> {
+export async function device(serverUrl: string, creds: Credentials, opts: { start?: boolean; factory?: IDBFactory; name?: string; mls?: boolean; keyPackageTarget?: number; fallbackUrls?: string[] } = {}): Promise<Device> {
   const factory = opts.factory ?? new IDBFactory();
   const name = opts.name ?? `e2e-${++n}`;
   const replica = await openMemoryReplica(name, factory);
@@ -30,7 +30,7 @@ export async function device(serverUrl: string, creds: Credentials, opts: { star
     credentials: creds,
     replica,
     transport: new NodeWebSocketTransport(),
-    envelope: opts.mls ? new MlsEnvelope() : new UnencryptedEnvelope(),
+    envelope: opts.mls ? new MlsEnvelope(opts.keyPackageTarget ? { keyPackageTarget: opts.keyPackageTarget } : {}) : new UnencryptedEnvelope(),
     backoff: { baseMs: 20, maxMs: 200 },
     ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}),
   });
