@@ -36,6 +36,13 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlClient> {
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // The pool stops listening to a client it hands out: without a listener of our own, a connection that dies
+      // mid-transaction (the database stopped) throws from its 'error' event and takes the whole process down.
+      // The statement in flight rejects by itself; here the client is only marked to be destroyed.
+      const onError = (): void => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn({ query: (text, params) => run(client, text, params) });
@@ -48,6 +55,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlClient> {
         throw err;
       } finally {
         // A connection whose rollback failed is dead: destroy it rather than pool it.
+        client.removeListener('error', onError);
         client.release(broken);
       }
     },
