@@ -104,12 +104,17 @@ export async function findExisting(tx: SqlExecutor, items: readonly NewEntry[]):
 export const idempotencyKey = (e: Pick<NewEntry, 'conversationId' | 'senderDeviceId' | 'clientMsgId'>): string =>
   `${e.conversationId}:${e.senderDeviceId}:${e.clientMsgId}`;
 
-/** Insert entries (ids already assigned) and move each conversation's last_id: two statements for any batch size. */
+/** Insert entries (ids already assigned) and move each conversation's last_id: one statement (one round trip) for any batch size. */
 export async function insertEntries(tx: SqlExecutor, entries: readonly Entry[]): Promise<void> {
   if (entries.length === 0) return;
+  const last = new Map<ConversationId, EntryId>();
+  for (const e of entries) last.set(e.conversationId, e.id);
   await tx.query(
-    `INSERT INTO entries (${ENTRY_COLUMNS})
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::smallint[], $8::bytea[], $9::bigint[])`,
+    `WITH ins AS (
+       INSERT INTO entries (${ENTRY_COLUMNS})
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::smallint[], $8::bytea[], $9::bigint[])
+     )
+     UPDATE conversations c SET last_id = x.l FROM unnest($10::bigint[], $11::bigint[]) AS x(id, l) WHERE c.id = x.id`,
     [
       entries.map((e) => str(e.conversationId)),
       entries.map((e) => str(e.id)),
@@ -120,13 +125,9 @@ export async function insertEntries(tx: SqlExecutor, entries: readonly Entry[]):
       entries.map((e) => e.type),
       entries.map((e) => toBuffer(e.body)),
       entries.map((e) => e.createdAt),
+      [...last.keys()].map(str),
+      [...last.values()].map(str),
     ],
-  );
-  const last = new Map<ConversationId, EntryId>();
-  for (const e of entries) last.set(e.conversationId, e.id);
-  await tx.query(
-    `UPDATE conversations c SET last_id = x.l FROM unnest($1::bigint[], $2::bigint[]) AS x(id, l) WHERE c.id = x.id`,
-    [[...last.keys()].map(str), [...last.values()].map(str)],
   );
 }
 

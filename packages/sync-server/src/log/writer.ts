@@ -131,10 +131,10 @@ export class LogWriter {
     const { db, ids, clock } = this.opts;
     return db.transaction(async (tx) => {
       const convIds = reqs.map((r) => r.conversationId);
-      const last = await lockConversations(tx, convIds);
-      const members = await activeMembers(tx, convIds);
-      const allowed = reqs.filter((r) => last.has(r.conversationId) && members.get(r.conversationId)?.has(r.senderUserId));
-      const existing = await findExisting(tx, allowed);
+      // Three statements issued together (one round trip on a pipelined connection), run in this
+      // order: the members and idempotency reads start after the locks are held, each with its own
+      // snapshot, so they see every change committed before the lock was granted.
+      const [last, members, existing] = await Promise.all([lockConversations(tx, convIds), activeMembers(tx, convIds), findExisting(tx, reqs)]);
       const fresh: Entry[] = [];
       const replayed: Entry[] = [];
       const freshKeys = new Set<string>(); // entries first committed in this batch are not replays
