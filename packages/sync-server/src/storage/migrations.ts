@@ -216,6 +216,19 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_user ON uploads (user_id, sha256);
 `,
   },
+  {
+    version: 7,
+    name: 'disappearing messages: per-conversation retention',
+    sql: `
+-- A conversation's disappearing timer as a member told the server (seconds > 0); the sweep deletes message ciphertext after it plus grace.
+CREATE TABLE retention (
+  conversation_id bigint PRIMARY KEY,
+  seconds integer NOT NULL,
+  set_by bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+`,
+  },
 ];
 
 /** Apply every migration not yet applied, under an advisory lock so concurrent nodes take turns. */
