@@ -9,6 +9,8 @@ export default defineConfig({
   root: import.meta.dirname,
   plugins: [pwa()],
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // Test hooks (EngineTestHooks) exist only in builds made with TIDINGS_TEST_HOOKS=1 (the browser tests' stack).
+  define: { __TIDINGS_TEST_HOOKS__: JSON.stringify(process.env.TIDINGS_TEST_HOOKS === '1') },
   worker: { format: 'es' },
   build: {
     outDir: 'dist',

@@ -5,6 +5,7 @@
  */
 import type { ConversationId, DeviceId, EntryId, PresenceItem, UserId } from '@tidings/shared';
 import type { ConnectionState, ConversationKindName, MessageContent, MessageState, PrivacySettings } from '@tidings/client';
+import type { MediaDescriptor } from '@tidings/client/media';
 
 /** Who is signed in on this origin. */
 export interface SessionInfo {
@@ -67,12 +68,14 @@ export type EngineEvent =
   | { readonly type: 'settings'; readonly settings: PrivacySettings }
   /** Usernames were learned for these users. */
   | { readonly type: 'names'; readonly names: ReadonlyMap<UserId, string> }
+  /** A member's identity keys changed in a conversation (its warning is set until acknowledged). */
+  | { readonly type: 'identity'; readonly conversationId: ConversationId; readonly userId: UserId }
   /** Something the user should see (message is human-readable). */
   | { readonly type: 'error'; readonly message: string };
 
 export type EngineListener = (events: readonly EngineEvent[]) => void;
 
-export interface EngineApi {
+export interface EngineApi extends EngineTestHooks {
   /** Adds a listener; returns a subscription id for `unsubscribe`. */
   subscribe(listener: EngineListener): Promise<number>;
   unsubscribe(id: number): Promise<void>;
@@ -92,6 +95,10 @@ export interface EngineApi {
   messages(id: ConversationId, limit: number, before?: string): Promise<MessageView[]>;
   receipts(id: ConversationId): Promise<ReceiptView>;
   sendText(id: ConversationId, text: string): Promise<MessageView>;
+  /** Re-encodes (images), seals, uploads and sends a file; rejects (nothing sent) when the upload fails, e.g. offline. */
+  sendFile(id: ConversationId, file: Blob, fileName: string, caption: string): Promise<MessageView>;
+  /** The decrypted, verified file of a media message (downloaded once, then cached in the engine). */
+  media(descriptor: MediaDescriptor): Promise<Blob>;
   markRead(id: ConversationId): Promise<void>;
 
   draft(id: ConversationId): Promise<string>;
@@ -115,10 +122,42 @@ export interface EngineApi {
   settings(): Promise<PrivacySettings | null>;
   updateSettings(patch: Partial<PrivacySettings>): Promise<PrivacySettings>;
 
+  /** This user's active devices, as the server lists them (oldest first). */
+  devices(): Promise<DeviceView[]>;
+  /** The 60-digit safety number with a user (from both users' identity keys in the DM's MLS group). */
+  safetyNumber(userId: UserId): Promise<string>;
+  /** True when a member's identity keys changed in this conversation since first seen, until acknowledged. */
+  identityWarning(id: ConversationId): Promise<boolean>;
+  /** Clears the conversation's identity warning (the user compared safety numbers again). */
+  acknowledgeIdentity(id: ConversationId): Promise<void>;
+
   /** Register this device's Web Push subscription with the server (the engine holds the token, so it makes the call). */
   registerPush(subscription: PushSubscriptionData): Promise<void>;
   /** For a push: sync, then the conversation's title and newest message text (decrypted here, never sent by the server). */
   pushPreview(id: ConversationId): Promise<PushPreview | null>;
+}
+
+/** One of the user's devices. */
+export interface DeviceView {
+  readonly deviceId: DeviceId;
+  readonly name: string;
+  /** When the device signed in, ms since the Unix epoch. */
+  readonly createdAt: number;
+  /** This device (the one running this engine). */
+  readonly current: boolean;
+}
+
+/**
+ * Hooks only test builds have (`TIDINGS_TEST_HOOKS=1` at build time); in a
+ * production build they throw and their code is not in the bundle.
+ */
+export interface EngineTestHooks {
+  /**
+   * Stores `count` synthetic text messages ("message 1" … oldest first) in a
+   * conversation's replica directly, above its cursor, spread over `days` days
+   * up to now. For the 100,000-message smoothness test. Resolves with the count stored.
+   */
+  seedHistory(id: ConversationId, count: number, days: number): Promise<number>;
 }
 
 /** A PushSubscription as the server takes it (PushSubscription.toJSON()). */

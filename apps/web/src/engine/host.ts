@@ -17,8 +17,26 @@ import {
   type Message,
   type PrivacySettings,
 } from '@tidings/client';
-import type { ChatSummary, EngineApi, EngineEvent, EngineListener, MessageView, PushPreview, PushSubscriptionData, ReceiptView, SessionInfo } from './api.js';
+import type { MediaDescriptor } from '@tidings/client/media';
+import type {
+  ChatSummary,
+  DeviceView,
+  EngineApi,
+  EngineEvent,
+  EngineListener,
+  MessageView,
+  PushPreview,
+  PushSubscriptionData,
+  ReceiptView,
+  SessionInfo,
+} from './api.js';
 import { AppStore, type StoredSession } from './app-store.js';
+import { MediaService } from './media.js';
+import { seedHistory } from './seed.js';
+import { listDevices, registerPushSubscription } from './server-calls.js';
+
+/** Set by the build: true only in test builds (TIDINGS_TEST_HOOKS=1). */
+declare const __TIDINGS_TEST_HOOKS__: boolean;
 
 export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
@@ -38,6 +56,7 @@ interface Running {
   readonly session: StoredSession;
   readonly client: TidingsClient;
   readonly replica: DexieReplica;
+  readonly media: MediaService;
   readonly offs: (() => void)[];
 }
 
@@ -178,9 +197,11 @@ export class EngineHost implements EngineApi {
       client.on('presence', (items) => this.emit({ type: 'presence', items })),
       client.on('typing', ({ conversationId, userIds }) => this.emit({ type: 'typing', conversationId, userIds })),
       client.on('settings', (settings) => this.emit({ type: 'settings', settings })),
+      client.on('identityChanged', ({ conversationId, userId }) => this.emit({ type: 'identity', conversationId, userId })),
       client.on('error', (error) => this.emit({ type: 'error', message: error.message })),
     ];
-    this.running = { session, client, replica, offs };
+    const media = new MediaService({ serverUrl: this.options.serverUrl, token: credentials.token });
+    this.running = { session, client, replica, media, offs };
     client.start();
     void this.rewatch();
   }
@@ -277,6 +298,16 @@ export class EngineHost implements EngineApi {
     return toView(message);
   }
 
+  async sendFile(id: ConversationId, file: Blob, fileName: string, caption: string): Promise<MessageView> {
+    const running = await this.engine();
+    const descriptor = await running.media.upload(id, file, fileName);
+    return toView(await running.client.sendMedia(id, descriptor, caption));
+  }
+
+  async media(descriptor: MediaDescriptor): Promise<Blob> {
+    return (await this.engine()).media.open(descriptor);
+  }
+
   async markRead(id: ConversationId): Promise<void> {
     const running = await this.engine();
     await running.client.markRead(id);
@@ -319,13 +350,19 @@ export class EngineHost implements EngineApi {
   async createGroup(name: string, usernames: readonly string[]): Promise<ConversationId> {
     const running = await this.engine();
     const users = await Promise.all(usernames.map((u) => this.findUser(u)));
-    return running.client.createGroup(name, users.map((u) => u.userId));
+    return running.client.createGroup(
+      name,
+      users.map((u) => u.userId),
+    );
   }
 
   async addMembers(id: ConversationId, usernames: readonly string[]): Promise<void> {
     const running = await this.engine();
     const users = await Promise.all(usernames.map((u) => this.findUser(u)));
-    await running.client.addMembers(id, users.map((u) => u.userId));
+    await running.client.addMembers(
+      id,
+      users.map((u) => u.userId),
+    );
   }
 
   async removeMember(id: ConversationId, userId: UserId): Promise<void> {
@@ -381,16 +418,42 @@ export class EngineHost implements EngineApi {
     return (await this.engine()).client.updateSettings(patch);
   }
 
+  // ---- devices and verification ----
+
+  async devices(): Promise<DeviceView[]> {
+    return listDevices(this.options.serverUrl, (await this.engine()).session.credentials);
+  }
+
+  async safetyNumber(userId: UserId): Promise<string> {
+    return (await this.engine()).client.safetyNumber(userId);
+  }
+
+  async identityWarning(id: ConversationId): Promise<boolean> {
+    return (await this.engine()).client.identityWarning(id);
+  }
+
+  async acknowledgeIdentity(id: ConversationId): Promise<void> {
+    await (await this.engine()).client.acknowledgeIdentity(id);
+    this.emit({ type: 'chats' });
+  }
+
+  // TODO(issue #9, MLS helper): `removeDevice(deviceId)` once TidingsClient has it (revoke on the server, remove the leaves from every group).
+
+  // ---- test hooks (test builds only) ----
+
+  async seedHistory(id: ConversationId, count: number, days: number): Promise<number> {
+    if (!__TIDINGS_TEST_HOOKS__) throw new Error('test hooks are not in this build');
+    const running = await this.engine();
+    const { userId, deviceId } = running.session.credentials;
+    const stored = await seedHistory(running.replica, id, { userId, deviceId }, count, days, Date.now());
+    this.emit({ type: 'chats' });
+    return stored;
+  }
+
   // ---- push ----
 
   async registerPush(subscription: PushSubscriptionData): Promise<void> {
-    const running = await this.engine();
-    const res = await fetch(`${this.options.serverUrl}/v1/push/subscriptions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${running.session.credentials.token}` },
-      body: JSON.stringify({ endpoint: subscription.endpoint, keys: { p256dh: subscription.keys.p256dh, auth: subscription.keys.auth } }),
-    });
-    if (!res.ok) throw new Error(`push subscription refused (${res.status})`);
+    await registerPushSubscription(this.options.serverUrl, (await this.engine()).session.credentials.token, subscription);
   }
 
   async pushPreview(id: ConversationId): Promise<PushPreview | null> {
@@ -404,7 +467,6 @@ export class EngineHost implements EngineApi {
     if (!chat || !last || last.content.kind !== 'text') return null;
     return { title: chat.title, text: last.content.text };
   }
-
 }
 
 const info = (s: StoredSession): SessionInfo => ({ userId: s.credentials.userId, deviceId: s.credentials.deviceId, username: s.username });

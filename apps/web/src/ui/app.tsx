@@ -10,15 +10,23 @@ import { useEngineEvent, useLink, useStatus } from './engine-context.js';
 import { GroupInfo } from './group-info.js';
 import { NewChat } from './new-chat.js';
 import { Settings } from './settings.js';
+import { DevicesScreen } from './devices.js';
 import { toggleTheme } from './theme.js';
 
-type Route = { name: 'list' } | { name: 'chat'; id: ConversationId } | { name: 'info'; id: ConversationId } | { name: 'new' } | { name: 'settings' };
+type Route =
+  | { name: 'list' }
+  | { name: 'chat'; id: ConversationId }
+  | { name: 'info'; id: ConversationId }
+  | { name: 'new' }
+  | { name: 'settings' }
+  | { name: 'devices' };
 
 function parseRoute(hash: string): Route {
   const chat = /^#\/c\/(\d{1,19})(\/info)?$/.exec(hash);
   if (chat) return { name: chat[2] ? 'info' : 'chat', id: BigInt(chat[1]!) as ConversationId };
   if (hash === '#/new') return { name: 'new' };
   if (hash === '#/settings') return { name: 'settings' };
+  if (hash === '#/devices') return { name: 'devices' };
   return { name: 'list' };
 }
 
@@ -42,7 +50,12 @@ const STATUS_TEXT: Record<ConnectionState, string> = {
 function ConnectionIndicator() {
   const status = useStatus();
   return (
-    <span class={`status ${status}`} role="status" data-status={status} title={status === 'offline' ? 'Messages you send wait and go out when the connection returns' : undefined}>
+    <span
+      class={`status ${status}`}
+      role="status"
+      data-status={status}
+      title={status === 'offline' ? 'Messages you send wait and go out when the connection returns' : undefined}
+    >
       <span class="status-dot" aria-hidden="true" />
       {STATUS_TEXT[status]}
     </span>
@@ -105,6 +118,7 @@ export function App({ initial }: { initial: SessionInfo | null }) {
         {route.name === 'info' && <GroupInfo id={route.id} session={session} />}
         {route.name === 'new' && <NewChat />}
         {route.name === 'settings' && <Settings session={session} />}
+        {route.name === 'devices' && <DevicesScreen session={session} />}
         {route.name === 'list' && <p class="empty wide-only">Choose a conversation, or start a new one.</p>}
       </main>
     </div>

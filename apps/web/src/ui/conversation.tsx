@@ -11,6 +11,9 @@ import { tickLabel, tickState } from '../lib/ticks.js';
 import { useEngineEvent, useFrameCoalesced, useLink, useName, usePresence } from './engine-context.js';
 import { messageText } from './message-text.js';
 import { VirtualList } from './virtual-list.js';
+import { Composer } from './composer.js';
+import { MediaContent } from './media-view.js';
+import { IdentityWarning } from './safety.js';
 
 /** Messages per history page read from the replica. */
 const PAGE = 60;
@@ -101,6 +104,7 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
   return (
     <section class="conversation" aria-label={chat?.title ?? 'Conversation'}>
       <ConversationHeader chat={chat} typers={typers} self={session.userId} />
+      <IdentityWarning id={id} inConversation />
       {loaded && messages.length === 0 && <p class="empty">No messages yet. Say hello!</p>}
       <VirtualList
         class="history"
@@ -128,7 +132,8 @@ function ConversationHeader({ chat, typers, self }: { chat: ChatSummary | null; 
   else if (typers.length > 1) sub = `${typers.length} people are typing…`;
   else if (chat?.kind === 'group') sub = `${chat.members.length} members`;
   else if (presence?.status === 1) sub = 'online';
-  else if (presence?.status === 2 && presence.lastSeen > 0) sub = `last seen ${new Date(presence.lastSeen).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })}`;
+  else if (presence?.status === 2 && presence.lastSeen > 0)
+    sub = `last seen ${new Date(presence.lastSeen).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })}`;
   return (
     <header class="conv-header">
       <a class="back icon-button" href="#/" aria-label="Back to conversations">
@@ -140,17 +145,33 @@ function ConversationHeader({ chat, typers, self }: { chat: ChatSummary | null; 
           {sub}
         </p>
       </div>
-      {chat?.kind === 'group' && (
-        <a class="icon-button" href={`#/c/${chat.id.toString()}/info`} aria-label="Group info">
+      {chat && chat.kind !== 'self' && (
+        <a
+          class="icon-button"
+          href={`#/c/${chat.id.toString()}/info`}
+          aria-label={chat.kind === 'group' ? 'Group info' : 'Contact info and safety number'}
+        >
           ⓘ
         </a>
       )}
-      {chat?.kind === 'dm' && chat.peer !== null && chat.peer !== self && presence?.status === 1 && <span class="dot online" aria-hidden="true" />}
+      {chat?.kind === 'dm' && chat.peer !== null && chat.peer !== self && presence?.status === 1 && (
+        <span class="dot online" aria-hidden="true" />
+      )}
     </header>
   );
 }
 
-function Bubble({ message, session, receipts, group }: { message: MessageView; session: SessionInfo; receipts: ReceiptView | null; group: boolean }) {
+function Bubble({
+  message,
+  session,
+  receipts,
+  group,
+}: {
+  message: MessageView;
+  session: SessionInfo;
+  receipts: ReceiptView | null;
+  group: boolean;
+}) {
   const link = useLink();
   const sender = useName(group ? message.senderUserId : null);
   if (message.content.kind === 'system') {
@@ -162,7 +183,10 @@ function Bubble({ message, session, receipts, group }: { message: MessageView; s
     <div class={mine ? 'msg mine' : 'msg'} data-state={mine ? state : undefined}>
       <div class="bubble">
         {group && !mine && <div class="sender">{sender}</div>}
-        <span class="text">{messageText(message, session.userId, link)}</span>
+        {message.content.kind === 'media' && <MediaContent media={message.content.media} />}
+        {(message.content.kind !== 'media' || message.content.caption !== '') && (
+          <span class="text">{messageText(message, session.userId, link)}</span>
+        )}
         <span class="meta">
           <time>{clockTime(message.createdAt)}</time>
           {mine && <Tick state={state} />}
@@ -178,89 +202,5 @@ function Tick({ state }: { state: ReturnType<typeof tickState> }) {
     <span class={`tick ${state}`} data-tick={state} role="img" aria-label={tickLabel(state)} title={tickLabel(state)}>
       {glyph}
     </span>
-  );
-}
-
-/** How long after the last keystroke the draft is saved, ms. */
-const DRAFT_SAVE_MS = 300;
-
-function Composer({ id }: { id: ConversationId }) {
-  const link = useLink();
-  const [text, setText] = useState('');
-  const input = useRef<HTMLTextAreaElement>(null);
-  const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const latest = useRef({ id, text });
-  latest.current = { id, text };
-
-  useEffect(() => {
-    let live = true;
-    setText('');
-    void link.engine.draft(id).then((d) => {
-      if (live) setText(d);
-    });
-    input.current?.focus();
-    return () => {
-      live = false;
-      // Leaving the conversation: keep what was typed.
-      if (saveTimer.current !== null) clearTimeout(saveTimer.current);
-      saveTimer.current = null;
-      void link.engine.saveDraft(id, latest.current.text);
-      void link.engine.setTyping(id, false);
-    };
-  }, [link, id]);
-
-  const change = (value: string) => {
-    setText(value);
-    void link.engine.setTyping(id, value.trim() !== '');
-    if (saveTimer.current !== null) clearTimeout(saveTimer.current);
-    saveTimer.current = setTimeout(() => {
-      saveTimer.current = null;
-      void link.engine.saveDraft(id, value);
-    }, DRAFT_SAVE_MS);
-  };
-
-  const send = () => {
-    const value = text.trim();
-    if (value === '') return;
-    setText('');
-    if (saveTimer.current !== null) clearTimeout(saveTimer.current);
-    saveTimer.current = null;
-    void link.engine.sendText(id, value);
-  };
-
-  return (
-    <form
-      class="composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        send();
-      }}
-    >
-      <label class="sr-only" for="composer-input">
-        Message
-      </label>
-      <textarea
-        id="composer-input"
-        ref={input}
-        rows={1}
-        placeholder="Message"
-        value={text}
-        onInput={(e) => change((e.currentTarget as HTMLTextAreaElement).value)}
-        onBlur={() => void link.engine.setTyping(id, false)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-            e.preventDefault();
-            send();
-          }
-        }}
-        aria-describedby="composer-hint"
-      />
-      <span id="composer-hint" class="sr-only">
-        Enter sends; Shift+Enter adds a line.
-      </span>
-      <button type="submit" class="send primary" aria-label="Send" disabled={text.trim() === ''}>
-        ➤
-      </button>
-    </form>
   );
 }

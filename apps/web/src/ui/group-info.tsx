@@ -1,8 +1,13 @@
-/** Group info: members, add by username, remove (admins) or leave. */
+/**
+ * Conversation info. A group: members (each with their safety number on
+ * request), add by username, remove (admins) or leave. A DM: the contact and
+ * the safety number with them. Both show the identity-change warning.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import type { ConversationId, UserId } from '@tidings/shared';
 import type { ChatSummary, SessionInfo } from '../engine/api.js';
 import { useEngineEvent, useFrameCoalesced, useLink, useName, usePresence } from './engine-context.js';
+import { IdentityWarning, SafetyNumber } from './safety.js';
 
 export function GroupInfo({ id, session }: { id: ConversationId; session: SessionInfo }) {
   const link = useLink();
@@ -48,24 +53,10 @@ export function GroupInfo({ id, session }: { id: ConversationId; session: Sessio
         <h2 id="info-title">{chat?.title ?? 'Group'}</h2>
       </header>
       <div class="panel-body">
-        <h3>{chat ? `${chat.members.length} members` : 'Members'}</h3>
-        <ul class="members" aria-label="Members">
-          {chat?.members.map((m) => (
-            <Member key={m.toString()} userId={m} self={session.userId} onRemove={() => void act(() => link.engine.removeMember(id, m))} />
-          ))}
-        </ul>
-        {chat && !chat.left && (
-          <form class="card" onSubmit={add}>
-            <label>
-              Add members (usernames)
-              <input name="usernames" required autoComplete="off" />
-            </label>
-            <button type="submit" class="primary">
-              Add
-            </button>
-          </form>
-        )}
-        {error && (
+        <IdentityWarning id={id} />
+        {chat?.kind === 'dm' && chat.peer !== null && <SafetyNumber userId={chat.peer} />}
+        {chat?.kind === 'group' && <GroupMembers chat={chat} session={session} act={act} add={add} error={error} />}
+        {chat?.kind === 'dm' && error && (
           <p class="error" role="alert">
             {error}
           </p>
@@ -75,9 +66,53 @@ export function GroupInfo({ id, session }: { id: ConversationId; session: Sessio
   );
 }
 
+function GroupMembers({
+  chat,
+  session,
+  act,
+  add,
+  error,
+}: {
+  chat: ChatSummary;
+  session: SessionInfo;
+  act: (fn: () => Promise<void>) => Promise<void>;
+  add: (e: Event) => void;
+  error: string;
+}) {
+  const link = useLink();
+  const id = chat.id;
+  return (
+    <>
+      <h3>{chat ? `${chat.members.length} members` : 'Members'}</h3>
+      <ul class="members" aria-label="Members">
+        {chat?.members.map((m) => (
+          <Member key={m.toString()} userId={m} self={session.userId} onRemove={() => void act(() => link.engine.removeMember(id, m))} />
+        ))}
+      </ul>
+      {chat && !chat.left && (
+        <form class="card" onSubmit={add}>
+          <label>
+            Add members (usernames)
+            <input name="usernames" required autoComplete="off" />
+          </label>
+          <button type="submit" class="primary">
+            Add
+          </button>
+        </form>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </>
+  );
+}
+
 function Member({ userId, self, onRemove }: { userId: UserId; self: UserId; onRemove: () => void }) {
   const name = useName(userId);
   const presence = usePresence(userId);
+  const [verify, setVerify] = useState(false);
   const me = userId === self;
   return (
     <li class="member">
@@ -86,6 +121,22 @@ function Member({ userId, self, onRemove }: { userId: UserId; self: UserId; onRe
       <button type="button" class="link danger" onClick={onRemove} aria-label={me ? 'Leave the group' : `Remove ${name}`}>
         {me ? 'Leave' : 'Remove'}
       </button>
+      {!me && (
+        <button
+          type="button"
+          class="link"
+          aria-expanded={verify}
+          onClick={() => setVerify((v) => !v)}
+          aria-label={`Safety number with ${name}`}
+        >
+          Safety number
+        </button>
+      )}
+      {verify && (
+        <div class="member-safety">
+          <SafetyNumber userId={userId} />
+        </div>
+      )}
     </li>
   );
 }

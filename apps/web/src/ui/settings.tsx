@@ -1,4 +1,4 @@
-/** Settings: privacy (read receipts, last seen), theme, sign out. Devices wait for the MLS issue. */
+/** Settings: privacy (read receipts, last seen), theme, a link to your devices, sign out. */
 import { useEffect, useState } from 'preact/hooks';
 import type { PrivacySettings } from '@tidings/client';
 import type { SessionInfo } from '../engine/api.js';
@@ -36,16 +36,27 @@ export function Settings({ session }: { session: SessionInfo }) {
         <p>
           Signed in as <strong>{session.username}</strong>
         </p>
+        <p>
+          <a href="#/devices">Your devices and linking a new one</a>
+        </p>
         <fieldset class="card" disabled={privacy === null}>
           <legend>Privacy</legend>
           {privacy === null && <p class="hint">Privacy settings load once Tidings is online.</p>}
           <label class="switch">
-            <input type="checkbox" checked={privacy?.readReceipts ?? true} onChange={(e) => void update({ readReceipts: (e.currentTarget as HTMLInputElement).checked })} />
+            <input
+              type="checkbox"
+              checked={privacy?.readReceipts ?? true}
+              onChange={(e) => void update({ readReceipts: (e.currentTarget as HTMLInputElement).checked })}
+            />
             Read receipts
           </label>
           <p class="hint">Off: others do not see when you read their messages, and you do not see theirs.</p>
           <label class="switch">
-            <input type="checkbox" checked={privacy?.showLastSeen ?? true} onChange={(e) => void update({ showLastSeen: (e.currentTarget as HTMLInputElement).checked })} />
+            <input
+              type="checkbox"
+              checked={privacy?.showLastSeen ?? true}
+              onChange={(e) => void update({ showLastSeen: (e.currentTarget as HTMLInputElement).checked })}
+            />
             Show last seen
           </label>
           <p class="hint">Off: others do not see when you were last online, and you do not see theirs.</p>

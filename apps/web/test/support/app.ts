@@ -56,7 +56,10 @@ export async function waitTick(page: Page, text: string, state: string): Promise
 
 /** Waits until a message with this text is shown. */
 export async function waitMessage(page: Page, text: string): Promise<void> {
-  await page.locator('.msg .text', { hasText: new RegExp(`^${text}$`) }).last().waitFor({ timeout: UI_TIMEOUT });
+  await page
+    .locator('.msg .text', { hasText: new RegExp(`^${text}$`) })
+    .last()
+    .waitFor({ timeout: UI_TIMEOUT });
 }
 
 /** Texts of the message bubbles on screen, top to bottom. */
@@ -77,4 +80,25 @@ export async function waitServiceWorker(page: Page): Promise<void> {
     if (navigator.serviceWorker.controller) return;
     await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
   });
+}
+
+/** Signs in an existing account (a new device of it). */
+export async function signIn(page: Page, username: string): Promise<void> {
+  await page.getByRole('button', { name: 'I already have an account' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await waitStatus(page, 'online');
+}
+
+/** Init script: records Content-Security-Policy violations in `window.__csp` (read with `cspViolations`). */
+export const RECORD_CSP = `window.__csp = []; addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`;
+
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? ['RECORD_CSP was not installed']);
+}
+
+/** Picks files with the composer's attachment control (as the file chooser would). */
+export async function attach(page: Page, files: { name: string; mimeType: string; buffer: Buffer }[]): Promise<void> {
+  await page.getByLabel('Attach a photo or file').setInputFiles(files);
 }

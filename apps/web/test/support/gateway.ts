@@ -4,7 +4,8 @@
  * talks to its own origin as it will in production. Each browser context gets
  * its own gateway (its own origin), which can be cut off to play "offline"
  * for everything that context does, its workers' sockets included, and which
- * counts WebSocket upgrades.
+ * counts WebSocket upgrades. Pages get the server's own Content-Security-Policy,
+ * so the browser enforces in tests what it enforces in production.
  */
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -32,7 +33,17 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** The CSP the server sends with its responses (its web app pages get the same one). */
+async function serverCsp(serverPort: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${serverPort}/healthz`);
+  await res.arrayBuffer();
+  const csp = res.headers.get('content-security-policy');
+  if (!csp) throw new Error('the sync server sent no Content-Security-Policy');
+  return csp;
+}
+
 export async function startGateway(distDir: string, serverPort: number): Promise<Gateway> {
+  const csp = await serverCsp(serverPort);
   let offline = false;
   let upgrades = 0;
   const sockets = new Set<net.Socket>();
@@ -52,7 +63,7 @@ export async function startGateway(distDir: string, serverPort: number): Promise
       req.pipe(upstream);
       return;
     }
-    void serveStatic(distDir, url.pathname, res);
+    void serveStatic(distDir, url.pathname, res, csp);
   });
   server.on('connection', (socket) => {
     if (offline) {
@@ -109,7 +120,7 @@ export async function startGateway(distDir: string, serverPort: number): Promise
   };
 }
 
-async function serveStatic(distDir: string, pathname: string, res: http.ServerResponse): Promise<void> {
+async function serveStatic(distDir: string, pathname: string, res: http.ServerResponse, csp: string): Promise<void> {
   const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
   const file = path.resolve(distDir, rel);
   if (!file.startsWith(path.resolve(distDir) + path.sep)) {
@@ -121,6 +132,7 @@ async function serveStatic(distDir: string, pathname: string, res: http.ServerRe
     const headers: Record<string, string> = { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' };
     // The shell and the service worker revalidate; hashed assets are immutable.
     headers['cache-control'] = rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
+    if (file.endsWith('.html')) headers['content-security-policy'] = csp;
     res.writeHead(200, headers).end(body);
   } catch {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

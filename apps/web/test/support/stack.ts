@@ -25,15 +25,19 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Builds the app with the project's vite config into `outDir`. */
-export async function buildApp(outDir: string): Promise<void> {
+/** Builds the app with the project's vite config into `outDir`; `testHooks` adds the EngineTestHooks. */
+export async function buildApp(outDir: string, testHooks = false): Promise<void> {
   // vitest sets NODE_ENV=test, which would make Vite build in development mode.
   const nodeEnv = process.env.NODE_ENV;
+  const hooks = process.env.TIDINGS_TEST_HOOKS;
   process.env.NODE_ENV = 'production';
+  process.env.TIDINGS_TEST_HOOKS = testHooks ? '1' : '0';
   try {
     await buildOnce(outDir);
   } finally {
     process.env.NODE_ENV = nodeEnv;
+    if (hooks === undefined) delete process.env.TIDINGS_TEST_HOOKS;
+    else process.env.TIDINGS_TEST_HOOKS = hooks;
   }
 }
 
@@ -54,31 +58,57 @@ export interface User {
   readonly username: string;
 }
 
+export interface UserOptions {
+  /** Play a browser without SharedWorker (the leader-elected dedicated worker takes over). */
+  readonly noSharedWorker?: boolean;
+  /** Script run in every page of the context before the app's own (e.g. to record events). */
+  readonly initScript?: string;
+}
+
 export interface Stack {
   readonly server: RunningServer;
   readonly browser: Browser;
   readonly distDir: string;
+  /** The server's data directory (its database and media blobs). */
+  readonly dataDir: string;
   /** A new browser context with its own gateway (origin) and one page on the app. */
-  user(username: string, options?: { noSharedWorker?: boolean }): Promise<User>;
+  user(username: string, options?: UserOptions): Promise<User>;
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /** Build with the engine's test hooks (EngineTestHooks, e.g. seedHistory). Default false: the production build. */
+  readonly testHooks?: boolean;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const tmp = await mkdtemp(path.join(tmpdir(), 'tidings-web-'));
   const distDir = path.join(tmp, 'dist');
-  await buildApp(distDir);
-  const server = await startServer({ ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir: path.join(tmp, 'data'), databaseUrl: undefined, redisUrl: undefined, logLevel: 'silent', rateLimit: false });
+  const dataDir = path.join(tmp, 'data');
+  await buildApp(distDir, options.testHooks ?? false);
+  const server = await startServer({
+    ...DEFAULTS,
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    databaseUrl: undefined,
+    redisUrl: undefined,
+    logLevel: 'silent',
+    rateLimit: false,
+  });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const gateways: Gateway[] = [];
   return {
     server,
     browser,
     distDir,
+    dataDir,
     async user(username, options = {}) {
       const gateway = await startGateway(distDir, server.port);
       gateways.push(gateway);
       const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
       if (options.noSharedWorker) await context.addInitScript('delete window.SharedWorker;');
+      if (options.initScript) await context.addInitScript(options.initScript);
       const page = await context.newPage();
       await page.goto(gateway.url);
       return { context, gateway, page, username };
