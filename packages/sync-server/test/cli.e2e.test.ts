@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpApi } from '@tidings/client';
 import { testBackend } from './support/server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -57,11 +58,20 @@ describe('the CLI, as the README shows it', () => {
   it('lets two users register, watch, send, read history and make a group', { timeout: 120_000 }, async () => {
     const s = await (await testBackend('pglite')).start();
     const dir = await mkdtemp(path.join(tmpdir(), 'tidings-cli-'));
-    const profiles = { '/tmp/alice': path.join(dir, 'alice'), '/tmp/bob': path.join(dir, 'bob') };
+    const profiles = { '/tmp/alice': path.join(dir, 'alice'), '/tmp/bob': path.join(dir, 'bob'), '/tmp/bob-readme.md': path.join(dir, 'bob-readme.md') };
     const background: ReturnType<typeof run>[] = [];
     try {
       const outputs: string[] = [];
       for (const line of await readmeCliLines()) {
+        const job = /^kill -INT %(\d+)$/.exec(line.trim());
+        if (job) {
+          // Ctrl-C for a background watcher, once it has shown the file just sent (as its user would see before stopping it).
+          const watcher = background[Number(job[1]) - 1]!;
+          await waitForOutput(watcher, /\[file README\.md text\/markdown \d+ bytes blob [0-9a-f]{12}\] our readme/);
+          watcher.kill('SIGINT');
+          expect(await watcher.done, watcher.out()).toBe(0);
+          continue;
+        }
         const { args, background: bg } = argv(line, profiles);
         const p = run(args, s.url);
         if (bg) {
@@ -76,6 +86,10 @@ describe('the CLI, as the README shows it', () => {
       const watcher = background[0]!;
       await waitForOutput(watcher, /hi bob/);
       expect(outputs.join('\n')).toMatch(/hi bob/); // history shows the message
+      // Bob's download is Alice's file, byte for byte (sent gzipped and encrypted; the blob store holds only ciphertext).
+      expect(await readFile(profiles['/tmp/bob-readme.md'])).toEqual(await readFile(path.join(root, 'README.md')));
+      expect(outputs.join('\n')).toMatch(/sent \d+ to bob: README\.md \(text\/markdown, \d+ bytes; \d+ bytes uploaded; blob [0-9a-f]{12}\)/);
+      expect(outputs.join('\n')).toMatch(/saved .*bob-readme\.md \(text\/markdown, \d+ bytes\) from message \d+/);
       // A bad command fails with a clear one-line error and a non-zero exit.
       const bad = run(['--profile', profiles['/tmp/alice'], 'send', 'nobody-by-that-name', 'x'], s.url);
       expect(await bad.done).not.toBe(0);
@@ -83,6 +97,33 @@ describe('the CLI, as the README shows it', () => {
     } finally {
       for (const p of background) p.kill('SIGINT');
       await Promise.all(background.map((p) => p.done));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists devices with fingerprints and removes one, which then cannot sign in', { timeout: 120_000 }, async () => {
+    const s = await (await testBackend('pglite')).start();
+    const dir = await mkdtemp(path.join(tmpdir(), 'tidings-cli-'));
+    const one = path.join(dir, 'one');
+    const ok = async (args: string[]): Promise<string> => {
+      const p = run(['--profile', one, ...args], s.url);
+      expect(await p.done, `${args.join(' ')}\n${p.out()}`).toBe(0);
+      return p.out();
+    };
+    try {
+      await ok(['register', 'cli-dana', '--password', 'correct horse battery', '--device-name', 'desk']);
+      const phone = await new HttpApi({ serverUrl: s.url }).login('cli-dana', 'correct horse battery', 'phone');
+      const lines = (await ok(['devices'])).trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^\d+ {2}([0-9a-f]{4} ){7}[0-9a-f]{4} {2}desk .*<- this device$/);
+      expect(lines[1]).toMatch(new RegExp(`^${phone.deviceId} {2}not yet in your encrypted conversations {2}phone `));
+      expect(await ok(['devices', 'remove', String(phone.deviceId)])).toMatch(/removed device/);
+      const phoneApi = new HttpApi({ serverUrl: s.url, token: phone.token });
+      await expect(phoneApi.me()).rejects.toMatchObject({ code: 'unauthenticated' });
+      const bad = run(['--profile', one, 'devices', 'remove', 'nope'], s.url);
+      expect(await bad.done).toBe(2);
+      expect(bad.out()).toMatch(/^error: invalid_argument: /m);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -9,7 +9,7 @@ import { loadProfile, saveProfile } from './profile.js';
 import { readPassword } from './prompt.js';
 import { apiFor, resolveConversation, type Session, untilKeys, untilSent, untilSynced, within, withSession } from './session.js';
 
-const out = (line: string): void => {
+export const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
@@ -97,7 +97,8 @@ function groupId(text: string): ConversationId {
 }
 
 /** Runs a membership change through the engine, so its MLS Commit and Welcomes go out before exiting. */
-async function membershipChange(g: GlobalOptions, change: (session: Session) => Promise<string>): Promise<void> {
+/** Runs a membership change in a synced session and waits until its Commits are out. */
+export async function membershipChange(g: GlobalOptions, change: (session: Session) => Promise<string>): Promise<void> {
   const profile = await loadProfile(g.profile);
   await withSession(profile, g.profile, async (session) => {
     await within(session, untilSynced(session), DEFAULT_TIMEOUT_MS, 'catch-up');
