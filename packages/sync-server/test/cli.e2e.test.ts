@@ -47,9 +47,14 @@ async function waitForOutput(p: ReturnType<typeof run>, pattern: RegExp, timeout
   while (!pattern.test(p.out())) {
     if (Date.now() - start > timeoutMs) throw new Error(`no ${pattern} in: ${p.out()}`);
     await new Promise<void>((resolve) => {
-      const onData = () => resolve();
+      const onData = () => {
+        clearTimeout(timer);
+        p.stdout!.off('data', onData);
+        resolve();
+      };
+      const timer = setTimeout(onData, 250);
+      timer.unref();
       p.stdout!.once('data', onData);
-      setTimeout(resolve, 250).unref();
     });
   }
 }

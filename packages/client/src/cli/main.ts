@@ -7,6 +7,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ErrorCode, TidingsError } from '@tidings/shared';
 import * as commands from './commands.js';
+import * as files from './files.js';
 import { devicesList, devicesRemove } from './devices.js';
 import { DEFAULT_PROFILE, DEFAULT_SERVER, type GlobalOptions } from './options.js';
 
@@ -43,9 +44,15 @@ function build(): Command {
     .action((username: string, opts: { password?: string; deviceName?: string }) => commands.login(g(), username, opts));
   program.command('whoami').description('show the logged-in account').action(() => commands.whoami(g()));
   program
-    .command('send <to> <text>')
-    .description('send a message to a username (DM) or group:<id>; exits 0 once the server acked it')
-    .action((to: string, text: string) => commands.send(g(), to, text));
+    .command('send <to> [text]')
+    .description('send a message, or a file with --file (text is then its caption), to a username (DM) or group:<id>; exits 0 once the server acked it')
+    .option('--file <path>', 'send this file, end-to-end encrypted (type from its extension; JPEG photos are downscaled and re-encoded)')
+    .action((to: string, text: string | undefined, opts: { file?: string }) => files.sendCommand(g(), to, text, opts.file));
+  program
+    .command('download <from> [file]')
+    .description('save a file sent in the conversation with a username or group:<id>: the latest, or the one with this message id or blob id prefix')
+    .option('--out <path>', 'where to save it (default: its name, in the current directory, never replacing a file)')
+    .action((from: string, file: string | undefined, opts: { out?: string }) => files.download(g(), from, file, opts));
   program.command('watch').description('print new messages as they arrive, until Ctrl-C').action(() => commands.watch(g()));
   program
     .command('history <to>')
