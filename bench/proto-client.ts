@@ -20,8 +20,9 @@ export interface ProtoHandlers {
   closed?(code: number, reason: string): void;
 }
 
-export async function connectClient(base: string, token: string, h: ProtoHandlers, timeoutMs = 60_000): Promise<ProtoClient> {
-  const ws: WsSocket = new WebSocket(base.replace(/^http/, 'ws') + '/v1/ws', { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+/** `localAddress`: the source address (e.g. 127.0.0.2), so many sockets do not share one address's ephemeral ports. */
+export async function connectClient(base: string, token: string, h: ProtoHandlers, timeoutMs = 60_000, localAddress?: string): Promise<ProtoClient> {
+  const ws: WsSocket = new WebSocket(base.replace(/^http/, 'ws') + '/v1/ws', { perMessageDeflate: false, handshakeTimeout: timeoutMs, localAddress });
   let running = true;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => (ws.terminate(), reject(new Error(`no synced within ${timeoutMs} ms`))), timeoutMs);

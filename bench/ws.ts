@@ -35,7 +35,7 @@ export interface WsServer {
 }
 
 interface WsModule {
-  new (url: string, opts?: { perMessageDeflate?: boolean; maxPayload?: number; handshakeTimeout?: number }): WsSocket;
+  new (url: string, opts?: { perMessageDeflate?: boolean; maxPayload?: number; handshakeTimeout?: number; localAddress?: string }): WsSocket;
   readonly OPEN: number;
   readonly WebSocketServer: new (opts: { host: string; port: number; perMessageDeflate?: boolean; maxPayload?: number }) => WsServer;
 }
