@@ -38,6 +38,8 @@ import { installErrorHandling } from './http/errors.js';
 import { createMetrics } from './metrics.js';
 import { createPush } from './push/index.js';
 import { mediaRoutes, openMedia, type Media } from './media/index.js';
+import { RETENTION_SWEEP_MS, RetentionStore } from './retention/store.js';
+import { retentionRoutes } from './retention/routes.js';
 
 export interface RunningServer {
   /** http://host:port of the listening server. */
@@ -49,6 +51,8 @@ export interface RunningServer {
   readonly logger: Logger;
   /** Media uploads, references and the retention sweep (tests call media.sweep()). */
   readonly media: Media;
+  /** Disappearing messages: per-conversation retention and its sweep (tests call retention.sweep(now)). */
+  readonly retention: RetentionStore;
   /** Number of authenticated sockets on this node. */
   connections(): number;
   /** Graceful shutdown: stop accepting, flush pending writes, close sockets and the store. */
@@ -179,6 +183,8 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   push.routes(app, accounts);
   const media = await openMedia(cfg.media, cfg.dataDir, { db, clock, logger });
   mediaRoutes(app, { accounts, media: media.media });
+  const retention = new RetentionStore(db);
+  retentionRoutes(app, { accounts, store: retention, clock });
 
   const webApp = await serveWebApp(app, cfg.webDir);
 
@@ -210,6 +216,10 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     }
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
+  const retentionSweep = setInterval(() => {
+    retention.sweep(clock()).catch((error: unknown) => logger.warn({ error: String(error) }, 'retention sweep failed'));
+  }, RETENTION_SWEEP_MS);
+  retentionSweep.unref();
   push.service.start();
 
   await app.listen({ port: cfg.port, host: cfg.host });
@@ -226,10 +236,12 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     db,
     logger,
     media: media.media,
+    retention,
     connections: () => hub.size,
     close: () =>
       (closing ??= (async () => {
         clearInterval(sweep);
+        clearInterval(retentionSweep);
         // Commit what was accepted (so every ack promised is kept), then say goodbye.
         await Promise.race([Promise.all([writer.close(), receipts.close()]), new Promise((r) => setTimeout(r, cfg.shutdownGraceMs).unref())]);
         await push.service.close();

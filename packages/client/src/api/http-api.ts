@@ -164,6 +164,11 @@ export class HttpApi {
     await this.request('DELETE', `/v1/groups/${groupId}/members/${userId}`);
   }
 
+  /** Tells the server to delete the conversation's message ciphertext `seconds` after it was sent (plus grace); 0 keeps it. */
+  async setRetention(conversationId: ConversationId, seconds: number): Promise<void> {
+    await this.request('PUT', `/v1/conversations/${conversationId}/retention`, { seconds });
+  }
+
   /** The caller's privacy settings. */
   async settings(): Promise<PrivacySettings> {
     return settingsOf(await this.request('GET', '/v1/me/settings'));

@@ -28,6 +28,7 @@ import type { MessageContent } from '../model/message.js';
 import { DexieE2ee, E2EE_STORES, type E2eeTables, type GroupRow, type HeldRow, type HistoryRow, type PeerRow, type SecretRow } from './dexie-e2ee.js';
 import { contentToRow } from './dexie-rows.js';
 import { exportTables, importTables } from './dexie-snapshot.js';
+import { DexieState, STATE_STORES, type DocRow } from './dexie-state.js';
 
 export interface DexieReplicaOptions {
   /** Database name; one per account and device (e.g. `tidings-<userId>-<deviceId>`). */
@@ -48,6 +49,7 @@ class TidingsDb extends Dexie {
   held!: Dexie.Table<HeldRow, [string, string]>;
   history!: Dexie.Table<HistoryRow, [string, string]>;
   peers!: Dexie.Table<PeerRow, [string, string]>;
+  docs!: Dexie.Table<DocRow, string>;
 
   constructor(options: DexieReplicaOptions) {
     super(options.name, { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange });
@@ -74,6 +76,8 @@ class TidingsDb extends Dexie {
     // v3: end-to-end encryption (identity, KeyPackage secrets, MLS groups, held entries,
     // history for a new device, peer identity keys). New tables only: nothing to migrate.
     this.version(3).stores(E2EE_STORES);
+    // v4: convergent-state documents (one compacted Yjs state per conversation). New table only.
+    this.version(4).stores(STATE_STORES);
   }
 }
 
@@ -95,11 +99,13 @@ const placeholder = (id: string): ConversationRow => ({
 export class DexieReplica implements Replica {
   private readonly db: TidingsDb;
   private readonly e2ee: DexieE2ee;
+  private readonly state: DexieState;
 
   private constructor(options: DexieReplicaOptions) {
     this.db = new TidingsDb(options);
     const tables: E2eeTables = this.db;
     this.e2ee = new DexieE2ee(tables);
+    this.state = new DexieState(this.db);
   }
 
   /** Opens (creating or upgrading) the database. */
@@ -125,6 +131,14 @@ export class DexieReplica implements Replica {
   importSnapshot(bytes: Uint8Array): Promise<void> {
     return importTables(this.db, bytes);
   }
+
+  // ---- convergent-state documents and the row changes they cause (delegated) ----
+
+  loadDoc: Replica['loadDoc'] = (id) => this.state.loadDoc(id);
+  saveDoc: Replica['saveDoc'] = (id, doc) => this.state.saveDoc(id, doc);
+  eraseMessage: Replica['eraseMessage'] = (uid) => this.state.eraseMessage(uid);
+  removeMessages: Replica['removeMessages'] = (uids) => this.state.removeMessages(uids);
+  expireMessages: Replica['expireMessages'] = (id, since, before) => this.state.expireMessages(id, since, before);
 
   // ---- key store and E2EE journal (delegated) ----
 

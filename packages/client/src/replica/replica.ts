@@ -18,6 +18,7 @@ import type { Conversation } from '../model/conversation.js';
 import type { Message, MessageContent } from '../model/message.js';
 import type { E2eeJournal } from '../keys/journal.js';
 import type { KeyStore } from '../keys/key-store.js';
+import type { DocStore, MessageEraser } from '../state/ports.js';
 
 /** A committed entry plus what it says; `content` null means the entry is not a message (e.g. CRDT, MLS). */
 export interface OpenedEntry {
@@ -116,7 +117,7 @@ export interface Outbox {
   recordAttempt(clientMsgId: string): Promise<void>;
 }
 
-export interface Replica extends ConversationStore, MessageStore, ReceiptStore, Outbox, KeyStore, E2eeJournal {
+export interface Replica extends ConversationStore, MessageStore, ReceiptStore, Outbox, KeyStore, E2eeJournal, DocStore, MessageEraser {
   /** Releases the underlying database. */
   close(): Promise<void>;
 }

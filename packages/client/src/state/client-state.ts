@@ -1,5 +1,5 @@
 /**
- * The app's face of convergent state (`client.state`): edit, delete, react,
+ * The app's face of convergent state (`client.crdt`): edit, delete, react,
  * pin, group profile and disappearing timer per conversation; archive, mute,
  * pin, drafts and privacy preferences in the account document (the self
  * conversation). Checks who may do what against the replica, then changes the

@@ -48,6 +48,8 @@ import { IdleWaiters } from './idle.js';
 import { openEntries } from './open-entries.js';
 import { OutboxSender } from './outbox-sender.js';
 import { ignoreState, type StateSink } from './state-sink.js';
+import type { ClientState } from '../state/client-state.js';
+import { wireState, type StateWiring } from '../state/wiring.js';
 import { ConnectionState } from './status.js';
 
 /** Room an MLS application message needs beyond its plaintext (header, tag, signature, padding), in bytes. */
@@ -85,6 +87,9 @@ export class TidingsClient {
   /** End-to-end encryption, when the envelope is MLS; null for the placeholder envelope. */
   private readonly e2ee: E2eeSession | null;
   private stateSink: StateSink = ignoreState;
+  private readonly stateWiring: StateWiring;
+  /** Convergent state (edits, deletions, reactions, pins, group profile, timer; archive, mute, drafts): see state/client-state.ts. */
+  readonly crdt: ClientState;
   private readonly media: EngineMedia;
 
   constructor(config: TidingsClientConfig) {
@@ -118,6 +123,9 @@ export class TidingsClient {
       this.events.emit('typing', { conversationId, userIds }),
     );
     this.e2ee = config.envelope instanceof MlsEnvelope ? this.makeE2ee(config.envelope) : null;
+    this.stateWiring = wireState({ replica: config.replica, clock, logger, self, events: this.events, send: (c, d, s) => this.sendState(c, d, s), setRetention: (c, s) => this.api.setRetention(c, s) });
+    this.crdt = this.stateWiring.state;
+    this.stateSink = this.stateWiring.layer;
     this.media = new EngineMedia({
       http: new MediaHttp({ baseUrl: config.serverUrl.replace(/\/+$/, ''), token: config.credentials.token, ...(config.fetch ? { fetch: config.fetch } : {}) }),
       conversationSecret: async (conversationId) => (this.e2ee ? mediaSecret(this.e2ee.groups, conversationId) : undefined),
@@ -185,6 +193,7 @@ export class TidingsClient {
   /** Connects, and keeps reconnecting until `stop()` or a refusal. */
   start(): void {
     this.connection.start();
+    void this.stateWiring.start().catch((error: unknown) => this.config.logger.warn('state start failed', { error: String(error) }));
   }
 
   /** Disconnects and waits for in-flight work to finish. The replica stays open (the caller owns it). */
@@ -192,6 +201,7 @@ export class TidingsClient {
     this.connection.stop();
     this.disconnected();
     await this.work;
+    await this.stateWiring.stop();
   }
 
   // ---- commands ----
@@ -415,7 +425,7 @@ export class TidingsClient {
    * within the page. One's own messages carry their derived delivery state.
    */
   async messages(conversationId: ConversationId, page: PageRequest): Promise<Message[]> {
-    return this.receiptTracker.decorate(await this.config.replica.messages(conversationId, page));
+    return this.crdt.decorate(await this.receiptTracker.decorate(await this.config.replica.messages(conversationId, page)));
   }
 
   /** Each other member's receipt positions and the state of message `messageId` for them. */

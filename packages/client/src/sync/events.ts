@@ -41,6 +41,13 @@ export interface TidingsEvents {
    * changed; the conversation's identityWarning is set until acknowledged.
    */
   identityChanged: { readonly conversationId: ConversationId; readonly userId: UserId };
+  /**
+   * A conversation's convergent state changed (edits, deletions, reactions, pins,
+   * group profile, timer; the account document for the self conversation):
+   * re-read through `client.crdt` and `messages()`. `removed` lists rows erased
+   * or removed on this device (deleted for everyone or for me, or expired).
+   */
+  state: { readonly conversationId: ConversationId; readonly removed: readonly string[] };
   /** A conversation was added or changed (members, name, removal). */
   conversation: Conversation;
   /**

@@ -88,7 +88,7 @@ export async function until(clients: TidingsClient[], check: () => Promise<boole
         }
       });
     };
-    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread', 'groupChanged', 'identityChanged', 'inbox', 'keyPackageStock'];
+    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread', 'groupChanged', 'identityChanged', 'inbox', 'keyPackageStock', 'state'];
     for (const c of clients) for (const e of events) offs.push(c.on(e, recheck));
   });
 }
