@@ -38,6 +38,8 @@ export interface LoadOptions {
   /** Where an in-process target runs: its own worker thread (default) or the generator's thread. */
   readonly thread: 'worker' | 'main';
   readonly adminUrl: string;
+  /** Postgres only: an existing database to run on (bench/history-scale.ts), instead of a fresh one. */
+  readonly databaseUrl?: string;
 }
 
 const MAX_MESSAGES = 20_000_000;
@@ -145,7 +147,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void): Prom
     let target: Target | undefined;
     let base = o.url;
     if (!base) {
-      target = await startTarget({ kind: o.target, store: o.store, adminUrl: o.adminUrl, thread: o.thread, log });
+      target = await startTarget({ kind: o.target, store: o.store, adminUrl: o.adminUrl, thread: o.thread, log, databaseUrl: o.databaseUrl });
       cleanups.push(target.close);
       base = target.url;
       log(`${o.target}${o.target === 'server' ? ` (${o.store})` : ''} on ${base}, thread=${o.thread}`);

@@ -22,6 +22,8 @@ export interface TargetOptions {
   readonly adminUrl: string;
   readonly thread: 'worker' | 'main';
   readonly log: (line: string) => void;
+  /** Run the server on this existing database (neither created nor dropped) instead of a fresh one. */
+  readonly databaseUrl?: string;
 }
 
 export interface Target {
@@ -52,7 +54,9 @@ export async function startTarget(o: TargetOptions): Promise<Target> {
     }
   };
   try {
-    if (o.kind === 'server' && o.store === 'postgres') {
+    if (o.kind === 'server' && o.store === 'postgres' && o.databaseUrl) {
+      databaseUrl = o.databaseUrl;
+    } else if (o.kind === 'server' && o.store === 'postgres') {
       const name = `tidings_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
       await withAdmin(o.adminUrl, (exec) => exec(`CREATE DATABASE ${name}`));
       const u = new URL(o.adminUrl);
