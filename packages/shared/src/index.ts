@@ -6,3 +6,4 @@ export * from './protocol/types.js';
 export * from './protocol/codec.js';
 export * from './base64.js';
 export * from './mls-header.js';
+export * from './mls-suites.js';

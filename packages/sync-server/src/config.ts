@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { MAX_NODE_ID } from '@tidings/shared';
+import { MAX_NODE_ID, MLS_DEFAULT_SUITE, MLS_SUITES, type MlsSuiteName } from '@tidings/shared';
 import { MAX_UPLOAD_CHUNK_BYTES, MEDIA_DEFAULTS, MIN_UPLOAD_CHUNK_BYTES, type MediaConfig } from './media/config.js';
 import { PUSH_DEFAULTS, type PushConfig } from './push/config.js';
 
@@ -49,6 +49,14 @@ export interface ServerConfig {
   readonly sendRatePerSecond: number;
   /** How long graceful shutdown waits for pending writes, in ms. Env SHUTDOWN_GRACE_MS, default 10000. */
   readonly shutdownGraceMs: number;
+  /**
+   * The MLS ciphersuite of this deployment: every device's KeyPackages and every group use it (uploads of
+   * another suite are refused; clients configured otherwise refuse to run). Advertised at GET /v1/config.
+   * Env MLS_CIPHERSUITE, default MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519; MLS_256_XWING_AES256GCM_SHA512_Ed25519
+   * is the post-quantum hybrid (X-Wing KEM; clients need @hpke/hybridkem-x-wing). Choose it before the first
+   * device registers: changing it later strands existing groups.
+   */
+  readonly mlsSuite: MlsSuiteName;
   /** Web Push: VAPID keys, coalescing, retries (see push/config.ts for each option). */
   readonly push: PushConfig;
   /** Media: blob store (fs under DATA_DIR/media, or S3), size limits, quota, retention (see media/config.ts for each option). Env MEDIA_*, S3_*. */
@@ -76,6 +84,7 @@ export const DEFAULTS: Omit<ServerConfig, 'databaseUrl' | 'redisUrl' | 'nodeId'>
   maxSocketBufferBytes: 8 * 1024 * 1024,
   idleTimeoutMs: 60_000,
   shutdownGraceMs: 10_000,
+  mlsSuite: MLS_DEFAULT_SUITE,
   push: PUSH_DEFAULTS,
   media: MEDIA_DEFAULTS,
 };
@@ -87,6 +96,7 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   NODE_ID: int(0, MAX_NODE_ID).optional(),
+  MLS_CIPHERSUITE: z.enum(MLS_SUITES).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   LOG_MAX_BATCH: int(1, 10_000).optional(),
   DATABASE_POOL: int(1, 1000).optional(),
@@ -171,6 +181,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServerConfig {
     corsOrigins: e.CORS_ORIGINS ? e.CORS_ORIGINS.split(',') : DEFAULTS.corsOrigins,
     rateLimit: e.RATE_LIMIT ? e.RATE_LIMIT === 'on' : DEFAULTS.rateLimit,
     sendRatePerSecond: e.SEND_RATE_PER_SECOND ?? DEFAULTS.sendRatePerSecond,
+    mlsSuite: e.MLS_CIPHERSUITE ?? DEFAULTS.mlsSuite,
     push: {
       vapidPublicKey: e.VAPID_PUBLIC_KEY,
       vapidPrivateKey: e.VAPID_PRIVATE_KEY,

@@ -178,7 +178,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   conversationRoutes(app, accounts, conversations, db);
   seedRoutes(app, { accounts, conversations, writer, db, receipts, rateLimit: cfg.rateLimit });
   settingsRoutes(app, { accounts, privacy, switchboard: hub, receipts });
-  deliveryRoutes(app, { accounts, db, ids, clock, switchboard: hub });
+  deliveryRoutes(app, { accounts, db, ids, clock, switchboard: hub, suite: cfg.mlsSuite });
   deviceRoutes(app, { accounts, db, clock, switchboard: hub });
   push.routes(app, accounts);
   const media = await openMedia(cfg.media, cfg.dataDir, { db, clock, logger });

@@ -201,6 +201,11 @@ export class HttpApi {
 
   // ---- MLS Delivery Service ----
 
+  /** Public facts about the deployment: the MLS ciphersuite every device and group there uses. */
+  async serverConfig(): Promise<{ mlsSuite: string }> {
+    return { mlsSuite: str(await this.request('GET', '/v1/config', undefined, false), 'mls_ciphersuite') };
+  }
+
   /** Uploads this device's KeyPackages (MLSMessage bytes); returns the stock now held. */
   async uploadKeyPackages(keyPackages: readonly Uint8Array[]): Promise<number> {
     const body = await this.request('POST', '/v1/devices/me/key-packages', { key_packages: keyPackages.map(toBase64) });

@@ -1,5 +1,5 @@
 /** What the E2EE layer needs from the engine that runs it. */
-import type { ConversationId, Entry, UserId } from '@tidings/shared';
+import type { ConversationId, Entry, TidingsError, UserId } from '@tidings/shared';
 import type { Credentials, HttpApi } from '../api/http-api.js';
 import type { Message } from '../model/message.js';
 import type { Replica } from '../replica/replica.js';
@@ -27,6 +27,8 @@ export interface E2eeHost {
   groupChanged(conversationId: ConversationId, epoch: bigint): void;
   /** This device's KeyPackage stock on the server, after a check or an upload. */
   keyPackageStock(stock: number): void;
+  /** The E2EE layer refuses to run (the server's MLS ciphersuite is not this device's): tell the app. */
+  failed(error: TidingsError): void;
   /** A peer's identity keys changed after they were first seen. */
   identityChanged(conversationId: ConversationId, userId: UserId): void;
 }

@@ -44,6 +44,8 @@ export class Membership {
   constructor(
     private readonly host: E2eeHost,
     private readonly groups: GroupCache,
+    /** False while this device may not key anything (its ciphersuite is not the server's). */
+    private readonly allowed: () => Promise<boolean>,
   ) {}
 
   get busy(): boolean {
@@ -78,6 +80,7 @@ export class Membership {
   }
 
   private async once(conversationId: ConversationId): Promise<void> {
+    if (!(await this.allowed())) return;
     let plan = await this.host.exclusive(() => this.plan(conversationId));
     if (plan === null) return;
     let lists: DeviceLists = new Map();

@@ -14,6 +14,7 @@ import {
   type UserId,
 } from '@tidings/shared';
 import { bytesEqual } from '../e2ee/bytes.js';
+import { E2eeError } from '../e2ee/errors.js';
 import { MlsGroup, type PendingCommit } from '../e2ee/group.js';
 import { generateKeyPackages } from '../e2ee/key-packages.js';
 import { safetyNumber } from '../e2ee/safety-number.js';
@@ -45,13 +46,16 @@ export class E2eeSession {
   private readonly sealedAt = new Map<string, bigint>();
   private readonly staleAt = new Map<string, bigint>();
   private stocking: Promise<void> | null = null;
+  private suiteCheck: Promise<boolean> | null = null;
+  /** Set when the server's ciphersuite is not this device's: nothing is keyed, sealed or committed. */
+  private refusal: E2eeError | null = null;
 
   constructor(
     private readonly host: E2eeHost,
     private readonly envelope: MlsEnvelope,
   ) {
     this.groups = new GroupCache(host.replica, host.credentials, envelope.suite);
-    this.membership = new Membership(host, this.groups);
+    this.membership = new Membership(host, this.groups, () => this.suiteAgreed());
     this.peers = new PeerWatch(host, this.groups);
     this.history = new HistorySync(host, this.groups);
     this.reader = new LogReader(host, this.groups, {
@@ -88,6 +92,28 @@ export class E2eeSession {
     for (const c of conversations) if (c.kind !== 'self' && !c.left) void this.membership.reconcile(c.id);
   }
 
+  /**
+   * True when the server's MLS ciphersuite (GET /v1/config) is this device's. A
+   * mismatch is final: the app gets an `unsupported_suite` error and this device
+   * makes no keys, groups or messages. An unreachable server is asked again later.
+   */
+  suiteAgreed(): Promise<boolean> {
+    return (this.suiteCheck ??= (async () => {
+      let served: string;
+      try {
+        served = (await this.host.api.serverConfig()).mlsSuite;
+      } catch (error) {
+        this.suiteCheck = null;
+        this.host.logger.warn('server config unavailable', { error: String(error) });
+        return false;
+      }
+      if (served === this.envelope.suite) return true;
+      this.refusal = new E2eeError('unsupported_suite', `this server uses MLS ciphersuite ${served}; this device is set up for ${this.envelope.suite}`);
+      this.host.failed(this.refusal);
+      return false;
+    })());
+  }
+
   /** Uploads KeyPackages when the server's stock is at or below its low water (and on `key_packages_low`). */
   ensureStock(): Promise<void> {
     return (this.stocking ??= this.stock().finally(() => (this.stocking = null)));
@@ -95,6 +121,7 @@ export class E2eeSession {
 
   private async stock(): Promise<void> {
     const { api, logger, replica, credentials } = this.host;
+    if (!(await this.suiteAgreed())) return;
     try {
       const identity = await this.groups.identity();
       const { stock, lowWater } = await api.keyPackageStock();
@@ -154,6 +181,7 @@ export class E2eeSession {
 
   /** Seals an outbox item now, at the epoch the server is at (on the engine queue). */
   async prepare(item: OutboxItem): Promise<Prepared> {
+    if (this.refusal !== null) return { kind: 'fail', code: this.refusal.code, message: this.refusal.message };
     if (item.type === EntryType.Mls) return { kind: 'send', body: item.body };
     const group = await this.groups.get(item.conversationId);
     if (group === undefined) {

@@ -174,6 +174,7 @@ export class TidingsClient {
         groupChanged: (conversationId, epoch) => this.events.emit('groupChanged', { conversationId, epoch }),
         keyPackageStock: (stock) => this.events.emit('keyPackageStock', stock),
         identityChanged: (conversationId, userId) => this.events.emit('identityChanged', { conversationId, userId }),
+        failed: (error) => this.events.emit('error', error),
       },
       envelope,
     );

@@ -18,10 +18,12 @@ import {
   encodeServerFrame,
   fromBase64,
   keyPackageDevice,
+  keyPackageSuite,
   parseDeviceId,
   peekMlsHeader,
   toBase64,
   type DeviceId,
+  type MlsSuiteName,
   type SnowflakeGenerator,
   type UserId,
 } from '@tidings/shared';
@@ -55,6 +57,8 @@ export interface DeliveryDeps {
   readonly ids: SnowflakeGenerator;
   readonly clock: () => number;
   readonly switchboard: Switchboard;
+  /** The deployment's MLS ciphersuite: KeyPackages of another suite are refused. */
+  readonly suite: MlsSuiteName;
 }
 
 /** The users among `candidates` the viewer may address: themself, and anyone they share a conversation with. */
@@ -75,6 +79,8 @@ export function deliveryRoutes(app: FastifyInstance, d: DeliveryDeps): void {
       if (who.userId !== auth.userId || who.deviceId !== auth.deviceId) {
         throw new TidingsError(ErrorCode.Forbidden, `key_packages.${i} is not for this device`);
       }
+      const suite = keyPackageSuite(body, MAX_KEY_PACKAGE_BYTES);
+      if (suite !== d.suite) throw new TidingsError(ErrorCode.InvalidArgument, `key_packages.${i} uses ciphersuite ${suite}; this server uses ${d.suite}`);
       return { id: d.ids.next(), body };
     });
     if ((await stockOf(d.db, auth.deviceId)) + items.length > MAX_KEY_PACKAGES_PER_DEVICE) {
@@ -82,6 +88,9 @@ export function deliveryRoutes(app: FastifyInstance, d: DeliveryDeps): void {
     }
     return { stock: await addKeyPackages(d.db, auth.deviceId, items, d.clock()) };
   });
+
+  /** Public deployment facts a client checks before it makes keys: the MLS ciphersuite. */
+  app.get('/v1/config', async () => ({ mls_ciphersuite: d.suite }));
 
   app.get('/v1/devices/me/key-packages', async (req) => {
     const auth = await authOf(d.accounts, req);

@@ -4,6 +4,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { HttpApi, MlsEnvelope, TidingsClient, UnencryptedEnvelope, type Credentials, type Message, type TidingsEvents } from '@tidings/client';
 import { NodeWebSocketTransport, openMemoryReplica } from '@tidings/client/node';
 import type { ConversationId } from '@tidings/shared';
+import type { SuiteName } from '../../../client/src/e2ee/suite.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,7 +22,7 @@ export interface Device {
 }
 
 let n = 0;
-export async function device(serverUrl: string, creds: Credentials, opts: { start?: boolean; factory?: IDBFactory; name?: string; mls?: boolean; keyPackageTarget?: number; fallbackUrls?: string[] } = {}): Promise<Device> {
+export async function device(serverUrl: string, creds: Credentials, opts: { start?: boolean; factory?: IDBFactory; name?: string; mls?: boolean; keyPackageTarget?: number; suite?: SuiteName; fallbackUrls?: string[] } = {}): Promise<Device> {
   const factory = opts.factory ?? new IDBFactory();
   const name = opts.name ?? `e2e-${++n}`;
   const replica = await openMemoryReplica(name, factory);
@@ -30,7 +31,9 @@ export async function device(serverUrl: string, creds: Credentials, opts: { star
     credentials: creds,
     replica,
     transport: new NodeWebSocketTransport(),
-    envelope: opts.mls ? new MlsEnvelope(opts.keyPackageTarget ? { keyPackageTarget: opts.keyPackageTarget } : {}) : new UnencryptedEnvelope(),
+    envelope: opts.mls
+      ? new MlsEnvelope({ ...(opts.keyPackageTarget ? { keyPackageTarget: opts.keyPackageTarget } : {}), ...(opts.suite ? { suite: opts.suite } : {}) })
+      : new UnencryptedEnvelope(),
     backoff: { baseMs: 20, maxMs: 200 },
     ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}),
   });
