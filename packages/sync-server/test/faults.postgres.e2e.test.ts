@@ -16,8 +16,8 @@ import { account, device, history, texts, until, type Device } from './support/d
 
 const bin = postgresBinaries();
 /** Messages each engine sends (ben waits for each ack, so his stream is slower); the stop comes after ACKED_BEFORE_STOP acks. */
-const ANN_SENDS = 100;
-const BEN_SENDS = 40;
+const ANN_SENDS = 80;
+const BEN_SENDS = 30;
 const ACKED_BEFORE_STOP = 25;
 /** The database stays down at least this long, in ms (long enough for many sends and retries to fail). */
 const OUTAGE_MS = 3_000;
