@@ -14,10 +14,12 @@ import { DEFAULTS, startServer, type RunningServer, type ServerConfig } from '..
 import { MEDIA_DEFAULTS, type MediaConfig } from '../src/media/config.js';
 import { api, register, type Account } from './support/raw-client.js';
 import { localS3, type LocalS3 } from './support/s3.js';
+import { freshPostgresDatabase, postgresReachable } from './support/stores.js';
 import { jpegCodec, syntheticJpeg } from '../../client/test/media/jpeg-codec.js';
-import { blobOf, collect, enc, MARKER, noise, syntheticMp4, syntheticPdf, syntheticWav } from './support/media-files.js';
+import { blobOf, collect, enc, expectSameBytes, MARKER, noise, syntheticMp4, syntheticPdf, syntheticWav } from './support/media-files.js';
 
 const CHUNK = 64 * 1024;
+const pgOk = await postgresReachable();
 
 interface Env {
   server: RunningServer;
@@ -26,16 +28,17 @@ interface Env {
   clock: { offset: number };
 }
 
-async function startMediaServer(store: 'fs' | 's3', media: Partial<MediaConfig> = {}): Promise<Env> {
+/** A server on port 0 with its own data dir; `shared` lets several nodes use one database and one S3 server. */
+async function startMediaServer(store: 'fs' | 's3', media: Partial<MediaConfig> = {}, shared: { databaseUrl?: string; s3?: LocalS3 } = {}): Promise<Env> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tidings-media-'));
-  const s3 = store === 's3' ? await localS3() : undefined;
+  const s3 = store === 's3' ? (shared.s3 ?? (await localS3())) : undefined;
   const clock = { offset: 0 };
   const cfg: ServerConfig = {
     ...DEFAULTS,
     port: 0,
     host: '127.0.0.1',
     dataDir,
-    databaseUrl: undefined,
+    databaseUrl: shared.databaseUrl,
     redisUrl: undefined,
     logLevel: 'silent',
     rateLimit: false,
@@ -103,7 +106,7 @@ describe.each(['fs', 's3'] as const)('media end to end over the %s blob store', 
       [syntheticPdf(), 'application/pdf', 'doc.pdf'],
     ] as const) {
       const { got, up, sealed } = await send(file, type, name);
-      expect(got).toEqual(file);
+      expectSameBytes(got, file);
       expect(up.sentBytes).toBe(sealed.descriptor.blobSize);
       expect(sealed.descriptor.mediaType).toBe(type);
     }
@@ -149,7 +152,7 @@ describe.each(['fs', 's3'] as const)('media end to end over the %s blob store', 
     expect(res.resumedChunks).toBe(Math.floor(chunks * 0.6));
     expect(res.sentBytes).toBeLessThan(sealed.descriptor.blobSize * 0.45);
     await http(alice).attach(sealed.descriptor.blobId, dm);
-    expect(await collect(await http(bob).download(sealed.descriptor))).toEqual(file);
+    expectSameBytes(await collect(await http(bob).download(sealed.descriptor)), file);
     plaintexts.push(file);
   });
 
@@ -229,7 +232,7 @@ describe.each(['fs', 's3'] as const)('media end to end over the %s blob store', 
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ file_id: sealed.descriptor.blobId, size: ct.length });
     const back = await fetch(`${env.server.url}/downloadFile?file_id=${sealed.descriptor.blobId}`, { headers: { authorization: `Bearer ${alice.token}` } });
-    expect(new Uint8Array(await back.arrayBuffer())).toEqual(ct);
+    expectSameBytes(new Uint8Array(await back.arrayBuffer()), ct);
     plaintexts.push(enc.encode(`${MARKER} small note`));
   });
 
@@ -305,5 +308,39 @@ describe('media limits, quota and retention', () => {
     await expect(stat(blobPath(dropped.descriptor.blobId))).rejects.toThrow();
     await expect(stat(blobPath(orphan.descriptor.blobId))).rejects.toThrow();
     expect(await collect(await http(bob).download(kept.descriptor))).toEqual(noise(5000, 10));
+  });
+});
+
+describe.skipIf(!pgOk)('media on two nodes (one Postgres, one S3)', () => {
+  let a: Env, b: Env, s3: LocalS3;
+  beforeAll(async () => {
+    const db = await freshPostgresDatabase();
+    afterAll(db.drop); // registered first, so it runs after the servers have closed
+    s3 = await localS3();
+    a = await startMediaServer('s3', {}, { databaseUrl: db.url, s3 });
+    b = await startMediaServer('s3', {}, { databaseUrl: db.url, s3 });
+  });
+
+  it('an upload interrupted on one node resumes on another: chunks are staged in S3, not on a node\'s disk', async () => {
+    const [alice, bob] = await Promise.all([register(a.server.url), register(a.server.url)]);
+    const dm = (await api(a.server.url, 'POST', '/v1/dms', { user_id: bob.userId }, alice.token)).json.conversation_id;
+    const file = noise(20 * CHUNK - 1000, 8);
+    const sealed = await sealFile(blobOf(file, 'application/octet-stream'), { fileName: 'big.bin', compress: false });
+    const chunks = Math.ceil(sealed.descriptor.blobSize / CHUNK);
+    let puts = 0;
+    const failing: typeof fetch = async (input, init) => {
+      if (init?.method === 'PUT' && ++puts > Math.floor(chunks * 0.6)) throw new TypeError('network connection lost');
+      return fetch(input, init);
+    };
+    await expect(new MediaHttp({ baseUrl: a.server.url, token: alice.token, fetch: failing }).upload(sealed)).rejects.toThrow('network connection lost');
+    expect(await filesUnder(path.join(a.dataDir, 'media'))).toEqual([]); // nothing on node A's disk
+    const res = await new MediaHttp({ baseUrl: b.server.url, token: alice.token }).upload(sealed);
+    expect(res.resumedChunks).toBe(Math.floor(chunks * 0.6));
+    expect(res.sentBytes).toBeLessThan(sealed.descriptor.blobSize * 0.45);
+    await new MediaHttp({ baseUrl: b.server.url, token: alice.token }).attach(sealed.descriptor.blobId, dm);
+    expectSameBytes(await collect(await new MediaHttp({ baseUrl: a.server.url, token: bob.token }).download(sealed.descriptor)), file);
+    // Completed: the staged chunks are gone, only the blob is left.
+    const left = (await filesUnder(s3.directory)).filter((f) => f.includes(`${path.sep}staging${path.sep}`));
+    expect(left).toEqual([]);
   });
 });

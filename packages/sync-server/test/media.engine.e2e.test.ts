@@ -16,7 +16,7 @@ import type { Message } from '@tidings/client';
 import { EntryType, KEY_PACKAGE_LOW_WATER, TidingsError, type ConversationId } from '@tidings/shared';
 import { testBackend } from './support/server.js';
 import { account, device, history, texts, until, type Device } from './support/devices.js';
-import { collect, MARKER, syntheticMp4, syntheticPdf, syntheticWav } from './support/media-files.js';
+import { collect, expectSameBytes, MARKER, syntheticMp4, syntheticPdf, syntheticWav } from './support/media-files.js';
 import { jpegCodec, syntheticJpeg } from '../../client/test/media/jpeg-codec.js';
 
 /** A few KeyPackages above the low water (not the default 50): this test needs three for its DMs, and less CPU. */
@@ -76,7 +76,7 @@ describe('media through client engines', () => {
         expect(Math.max(preview.width, preview.height)).toBeLessThanOrEqual(32);
         expect(media!.preview!.data.length).toBeLessThan(2000);
       } else {
-        expect(got).toEqual(files[i]!.data);
+        expectSameBytes(got, files[i]!.data);
       }
     }
 
@@ -95,7 +95,7 @@ describe('media through client engines', () => {
     expect(elsewhere.descriptor.blobId).not.toBe(sent[3]!.descriptor.blobId);
     expect(elsewhere.upload.sentBytes).toBeGreaterThan(0);
     await until([c.client], async () => (await mediaOf(c, other)).length === 1, 30_000, 'carol receives her file');
-    expect(await collect(await c.client.download((await mediaOf(c, other))[0]!))).toEqual(pdf.data);
+    expectSameBytes(await collect(await c.client.download((await mediaOf(c, other))[0]!)), pdf.data);
 
     // Carol is not in Alice and Bob's DM: even holding a descriptor, the server will not hand her the blob.
     for (const r of sent) {

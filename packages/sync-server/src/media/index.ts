@@ -7,7 +7,8 @@ import { MAX_UPLOAD_CHUNK_BYTES, MIN_UPLOAD_CHUNK_BYTES, type MediaConfig } from
 import { FsBlobStore } from './fs-store.js';
 import { S3BlobStore } from './s3-store.js';
 import { Media } from './service.js';
-import { Staging } from './staging.js';
+import { S3Staging } from './s3-staging.js';
+import { Staging, type UploadStaging } from './staging.js';
 
 export { mediaRoutes } from './routes.js';
 export { Media } from './service.js';
@@ -20,29 +21,33 @@ export interface OpenedMedia {
   close(): Promise<void>;
 }
 
-/** Open the configured blob store and staging area under `dataDir/media`, and start the retention sweep. */
+/** Open the configured blob store, the upload staging (beside the blobs: a folder under `dataDir/media`, or S3), and start the retention sweep. */
 export async function openMedia(cfg: MediaConfig, dataDir: string, deps: { db: SqlClient; clock: () => number; logger: Logger }): Promise<OpenedMedia> {
   if (cfg.chunkBytes < MIN_UPLOAD_CHUNK_BYTES || cfg.chunkBytes > MAX_UPLOAD_CHUNK_BYTES) {
     throw new Error(`media chunk size must be ${MIN_UPLOAD_CHUNK_BYTES}..${MAX_UPLOAD_CHUNK_BYTES} bytes`);
   }
   const root = path.resolve(dataDir, 'media');
   let blobs: BlobStore;
+  const scratch = new Staging(path.join(root, 'staging'));
+  let staging: UploadStaging = scratch;
   if (cfg.store === 's3') {
     if (!cfg.s3) throw new Error('MEDIA_STORE=s3 needs S3_BUCKET');
     const s3 = cfg.s3;
+    const s3Client = { region: s3.region, forcePathStyle: s3.forcePathStyle, ...(s3.endpoint ? { endpoint: s3.endpoint } : {}), ...(s3.credentials ? { credentials: s3.credentials } : {}) };
     blobs = new S3BlobStore({
       bucket: s3.bucket,
       prefix: s3.prefix,
       partBytes: s3.partBytes,
       queueSize: 4,
-      client: { region: s3.region, forcePathStyle: s3.forcePathStyle, ...(s3.endpoint ? { endpoint: s3.endpoint } : {}), ...(s3.credentials ? { credentials: s3.credentials } : {}) },
+      client: s3Client,
     });
+    // Chunks beside the blobs: an upload begun on one node resumes on any other.
+    staging = new S3Staging({ bucket: s3.bucket, prefix: `${s3.prefix}staging/`, partBytes: s3.partBytes, client: s3Client });
   } else {
     blobs = await FsBlobStore.open(root);
   }
-  const staging = new Staging(path.join(root, 'staging'));
-  await staging.ensure();
-  const media = new Media({ db: deps.db, blobs, staging, config: cfg, clock: deps.clock, logger: deps.logger });
+  await scratch.ensure();
+  const media = new Media({ db: deps.db, blobs, staging, scratch, config: cfg, clock: deps.clock, logger: deps.logger });
   const timer =
     cfg.sweepIntervalMs > 0
       ? setInterval(() => void media.sweep().catch((err: unknown) => deps.logger.warn({ err }, 'media sweep failed')), cfg.sweepIntervalMs)
@@ -54,6 +59,7 @@ export async function openMedia(cfg: MediaConfig, dataDir: string, deps: { db: S
     close: async () => {
       if (timer) clearInterval(timer);
       if (blobs instanceof S3BlobStore) blobs.close();
+      if (staging instanceof S3Staging) staging.close();
     },
   };
 }

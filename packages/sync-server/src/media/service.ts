@@ -22,7 +22,7 @@ import { parseBlobId, type BlobId } from './blob-id.js';
 import type { BlobStore, ByteRange } from './blob-store.js';
 import type { MediaConfig } from './config.js';
 import * as sql from './store.js';
-import { byteLimit, newUploadId, type Staging } from './staging.js';
+import { byteLimit, newUploadId, type Staging, type UploadStaging } from './staging.js';
 
 export interface UploadState {
   readonly uploadId: string | null;
@@ -35,7 +35,10 @@ export interface UploadState {
 export interface MediaDeps {
   readonly db: SqlClient;
   readonly blobs: BlobStore;
-  readonly staging: Staging;
+  /** Chunks of resumable uploads (on local disk, or in S3 so any node can resume). */
+  readonly staging: UploadStaging;
+  /** Local scratch files for one-request uploads. */
+  readonly scratch: Staging;
   readonly config: MediaConfig;
   readonly clock: () => number;
   readonly logger: Logger;
@@ -123,9 +126,9 @@ export class Media {
   /** One-request upload of a small file (POST /uploadFile); the id is computed, and checked against `expected` if given. */
   async uploadSingle(user: UserId, body: Readable, expected?: BlobId): Promise<{ fileId: BlobId; size: number }> {
     const max = Math.min(this.d.config.maxSingleUploadBytes, this.d.config.maxBlobBytes);
-    const scratch = this.d.staging.scratchPath();
+    const scratch = this.d.scratch.scratchPath();
     try {
-      await this.d.staging.ensure();
+      await this.d.scratch.ensure();
       const limit = byteLimit(max, 'file (use resumable uploads for large files)');
       const hash = createHash('sha256');
       const hasher = new Transform({ transform: (c: Buffer, _e, done) => (hash.update(c), done(null, c)) });

@@ -1,6 +1,8 @@
 /**
- * Chunks of uploads in progress, staged as files under DATA_DIR/media/staging/<upload id>/<index>.
- * A chunk file exists only once complete (written to a temporary name, then renamed), so listing
+ * Chunks of uploads in progress. The UploadStaging port has two adapters: this file's Staging,
+ * files under DATA_DIR/media/staging/<upload id>/<index> (one node, or nodes with sticky routing),
+ * and S3Staging (s3-staging.ts), objects beside the blobs, so any node can take the next chunk.
+ * A chunk exists only once complete (written to a temporary name, then renamed), so listing
  * the folder is the resume state. Upload ids are server-made random hex, checked before any path is built.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -31,7 +33,22 @@ export function byteLimit(max: number, what: string): Transform & { readonly cou
   return Object.defineProperty(t, 'count', { get: () => count }) as Transform & { readonly count: number };
 }
 
-export class Staging {
+/** Where the chunks of resumable uploads wait until the upload completes. One conformance suite: test/media.staging.test.ts. */
+export interface UploadStaging {
+  readonly kind: 'fs' | 's3';
+  /** Store chunk `index` from `body`, which must be exactly `length` bytes; a chunk that is not is refused and never listed. */
+  putChunk(uploadId: string, index: number, length: number, body: Readable): Promise<void>;
+  /** Indexes of the chunks stored so far, ascending. */
+  received(uploadId: string): Promise<number[]>;
+  /** The chunks 0..count-1 read one after another, streaming. */
+  read(uploadId: string, count: number): AsyncIterable<Uint8Array>;
+  /** Forget the upload's chunks (none stored is fine). */
+  remove(uploadId: string): Promise<void>;
+}
+
+export class Staging implements UploadStaging {
+  readonly kind = 'fs';
+
   constructor(private readonly root: string) {}
 
   private dir(uploadId: string): string {
