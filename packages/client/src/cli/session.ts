@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ErrorCode, TidingsError, parseConversationId, type ConversationId } from '@tidings/shared';
 import { HttpApi } from '../api/http-api.js';
 import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
+import { parseSuiteName } from '../e2ee/suite.js';
 import type { Message } from '../model/message.js';
 import { openMemoryReplica } from '../node.js';
 import { TidingsClient } from '../sync/client.js';
@@ -38,6 +39,8 @@ export async function resolveConversation(api: HttpApi, to: string): Promise<Con
 const snapshotFile = (dir: string): string => join(dir, 'replica.json');
 
 export async function withSession<T>(profile: Profile, dir: string, run: (session: Session) => Promise<T>): Promise<T> {
+  // The deployment's ciphersuite (GET /v1/config); one this client cannot run fails here as unsupported_suite.
+  const suite = parseSuiteName((await apiFor(profile).serverConfig()).mlsSuite);
   const replica = await openMemoryReplica(`tidings-${profile.userId}-${profile.deviceId}`);
   try {
     await replica.importSnapshot(new Uint8Array(await readFile(snapshotFile(dir))));
@@ -49,7 +52,7 @@ export async function withSession<T>(profile: Profile, dir: string, run: (sessio
     credentials: profile,
     replica,
     transport: new NodeWebSocketTransport(),
-    envelope: new MlsEnvelope(),
+    envelope: new MlsEnvelope({ suite }),
   });
   const fatal = new Promise<never>((_, reject) => {
     client.on('error', (error) => {
