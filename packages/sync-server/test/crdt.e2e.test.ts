@@ -83,7 +83,7 @@ describe('convergent state through real engines', () => {
     await expect(a.client.crdt.editMessage(dm, uid, 'back')).rejects.toMatchObject({ code: 'conflict' });
   });
 
-  it('renaming a group shows everywhere, and chat preferences follow the user', { timeout: 90_000 }, async () => {
+  it('renaming a group shows everywhere', { timeout: 90_000 }, async () => {
     const s = await (await testBackend('pglite')).start();
     const [ca, cb, cc] = await Promise.all(['crdt-grp-alice', 'crdt-grp-bob', 'crdt-grp-carol'].map((n) => account(s.url, n)));
     const devices = await Promise.all([ca, cb, cc].map((c) => device(s.url, c!, { mls: true })));
@@ -104,14 +104,23 @@ describe('convergent state through real engines', () => {
     const dm = await a.client.openDm(cb!.userId);
     await until([a.client], async () => (await a.client.conversations()).some((x) => x.id === dm), 20_000, 'dm known');
     await expect(a.client.crdt.renameGroup(dm, 'nope')).rejects.toMatchObject({ code: 'invalid_argument' });
-    // The account document: archive and mute on one device of Alice show on her second device.
-    await a.client.crdt.archive(group);
+  });
+
+  it('archive, mute and drafts in the account document follow the user to a new device', { timeout: 90_000 }, async () => {
+    const { s, a, dm } = await pair('crdt-acct');
+    await until([a.client], async () => (await a.client.conversations()).some((x) => x.id === dm) && (await a.client.conversations()).some((x) => x.kind === 'self'), 20_000, 'dm and self known');
+    await a.client.crdt.archive(dm);
     await a.client.crdt.mute(dm);
-    const a2 = await device(s.url, await new HttpApi({ serverUrl: s.url }).login('crdt-grp-alice', 'correct horse battery', 'second'), { mls: true });
+    await a.client.crdt.setDraft(dm, 'half a thought');
+    await expect(a.client.crdt.mute(dm, -1)).rejects.toMatchObject({ code: 'invalid_argument' });
+    const a2 = await device(s.url, await new HttpApi({ serverUrl: s.url }).login('crdt-acct-alice', 'correct horse battery', 'second'), { mls: true });
     await until([a.client, a2.client], async () => {
-      const [g, d] = await Promise.all([a2.client.crdt.chat(group).catch(() => null), a2.client.crdt.chat(dm).catch(() => null)]);
-      return g?.archived === true && d?.mutedUntil === Infinity;
+      const c = await a2.client.crdt.chat(dm).catch(() => null);
+      return c?.archived === true && c.mutedUntil === Infinity && c.draft === 'half a thought';
     }, 60_000, 'account state on the second device');
+    // And back: unarchiving on the new device shows on the first.
+    await a2.client.crdt.archive(dm, false);
+    await until([a.client, a2.client], async () => (await a.client.crdt.chat(dm)).archived === false, 30_000, 'unarchived on the first device');
   });
 
   it('a new device gets the current state from a snapshot plus later updates', { timeout: 120_000 }, async () => {

@@ -9,6 +9,7 @@ import { ErrorCode, TidingsError } from '@tidings/shared';
 import * as commands from './commands.js';
 import * as files from './files.js';
 import { devicesList, devicesRemove } from './devices.js';
+import { registerStateCommands } from './state-commands.js';
 import { DEFAULT_PROFILE, DEFAULT_SERVER, type GlobalOptions } from './options.js';
 
 const EXIT_FAILURE = 1;
@@ -87,6 +88,7 @@ function build(): Command {
     .command('remove <groupId> <username>')
     .description('remove a member from a group')
     .action((id: string, username: string) => commands.groupRemove(g(), id, username));
+  registerStateCommands(program, g);
   return program;
 }
 

@@ -132,6 +132,7 @@ export class ConversationState {
 
   /** Uids of deleted messages that still have edits, reactions or a pin (a concurrent change that arrived after the delete). */
   leftovers(): string[] {
+    if (this.deleted.size === 0) return [];
     const out = new Set<string>();
     for (const e of this.edits) if (this.deleted.has(e.uid)) out.add(e.uid);
     for (const key of this.reactions.keys()) {

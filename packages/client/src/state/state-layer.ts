@@ -40,6 +40,8 @@ export interface StateLayerConfig {
   readonly logger?: Logger;
   /** Updates between snapshots; SNAPSHOT_EVERY_UPDATES unless given. */
   readonly snapshotEvery?: number;
+  /** Yjs garbage collection of deleted content (default true; false only to measure what it saves). */
+  readonly gc?: boolean;
   /** Fixes Y.Doc client ids (seeded simulations); random otherwise. */
   readonly newClientId?: () => number;
 }
@@ -50,6 +52,8 @@ export interface LoadedDoc {
   readonly conversation: ConversationState;
   readonly account: AccountState;
   sinceSnapshot: number;
+  /** Changed since last saved; saved when the conversation's queue drains (a burst of catch-up updates is saved once). */
+  dirty: boolean;
   /** Deleted uids whose rows this device already erased. */
   readonly erased: Set<string>;
   expiry: TimerHandle | null;
@@ -58,6 +62,8 @@ export interface LoadedDoc {
 export class StateLayer implements StateSink {
   private readonly docs = new Map<ConversationId, LoadedDoc>();
   private readonly queues = new Map<ConversationId, Promise<unknown>>();
+  /** Tasks queued per conversation (the last one to finish saves a dirty document). */
+  private readonly waiting = new Map<ConversationId, number>();
   private readonly events: Emitter<StateLayerEvents>;
   private readonly logger: Logger;
   private readonly snapshotEvery: number;
@@ -172,7 +178,7 @@ export class StateLayer implements StateSink {
     const leftovers = d.conversation.leftovers();
     if (leftovers.length > 0) await this.change(conversationId, d, () => leftovers.forEach((uid) => d.conversation.purge(uid, LOCAL)));
     if (d.sinceSnapshot >= this.snapshotEvery) await this.snapshot(conversationId, d);
-    if (changed) await this.save(conversationId, d);
+    if (changed) d.dirty = true;
     await this.eraseDeleted(conversationId, d);
     await this.expire(conversationId, d);
     if (changed) this.events.emit('changed', { conversationId });
@@ -207,13 +213,14 @@ export class StateLayer implements StateSink {
   }
 
   private async save(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
+    d.dirty = false;
     await this.config.store.saveDoc(conversationId, { state: Y.encodeStateAsUpdate(d.doc), sinceSnapshot: d.sinceSnapshot });
   }
 
   private async load(conversationId: ConversationId): Promise<LoadedDoc> {
     const existing = this.docs.get(conversationId);
     if (existing) return existing;
-    const doc = new Y.Doc();
+    const doc = new Y.Doc({ gc: this.config.gc ?? true });
     if (this.config.newClientId) doc.clientID = this.config.newClientId();
     const stored = await this.config.store.loadDoc(conversationId);
     if (stored) Y.applyUpdate(doc, stored.state, REMOTE);
@@ -222,6 +229,7 @@ export class StateLayer implements StateSink {
       conversation: new ConversationState(doc),
       account: new AccountState(doc),
       sinceSnapshot: stored?.sinceSnapshot ?? 0,
+      dirty: false,
       erased: new Set(),
       expiry: null,
     };
@@ -232,7 +240,18 @@ export class StateLayer implements StateSink {
   /** One task at a time per conversation, in call order. */
   private serial<T>(conversationId: ConversationId, task: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(conversationId) ?? Promise.resolve();
-    const next = prev.then(task, task);
+    this.waiting.set(conversationId, (this.waiting.get(conversationId) ?? 0) + 1);
+    const run = async (): Promise<T> => {
+      try {
+        return await task();
+      } finally {
+        const left = (this.waiting.get(conversationId) ?? 1) - 1;
+        this.waiting.set(conversationId, left);
+        const d = this.docs.get(conversationId);
+        if (left === 0 && d?.dirty) await this.save(conversationId, d);
+      }
+    };
+    const next = prev.then(run, run);
     const settled = next.then(
       () => undefined,
       () => undefined,
