@@ -18,6 +18,8 @@ if ('serviceWorker' in navigator && !import.meta.hot) {
 
 const { engine, mode } = connectEngine();
 const link = new EngineLink(engine, mode);
+// Test builds only: the browser tests reach the engine's test hooks through this (dropped from production builds).
+if (__TIDINGS_TEST_HOOKS__) (window as unknown as { tidingsEngine: typeof engine }).tidingsEngine = engine;
 answerPushPreviews(engine);
 const root = document.getElementById('app')!;
 void link.start().then((session) => {

@@ -35,9 +35,6 @@ import { MediaService } from './media.js';
 import { seedHistory } from './seed.js';
 import { listDevices, registerPushSubscription } from './server-calls.js';
 
-/** Set by the build: true only in test builds (TIDINGS_TEST_HOOKS=1). */
-declare const __TIDINGS_TEST_HOOKS__: boolean;
-
 export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
   readonly serverUrl: string;
@@ -445,7 +442,7 @@ export class EngineHost implements EngineApi {
     if (!__TIDINGS_TEST_HOOKS__) throw new Error('test hooks are not in this build');
     const running = await this.engine();
     const { userId, deviceId } = running.session.credentials;
-    const stored = await seedHistory(running.replica, id, { userId, deviceId }, count, days, Date.now());
+    const stored = await seedHistory(replicaName(running.session.credentials), id, { userId, deviceId }, count, days, Date.now());
     this.emit({ type: 'chats' });
     return stored;
   }

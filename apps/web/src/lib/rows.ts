@@ -11,23 +11,40 @@ export function dayKey(ms: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
+// Formatters are made once: toLocaleDateString with options builds a new one per call (~0.5 ms each).
+let thisYearFormat: Intl.DateTimeFormat | undefined;
+let otherYearFormat: Intl.DateTimeFormat | undefined;
+
 export function dayLabel(ms: number, now: number): string {
   const key = dayKey(ms);
   if (key === dayKey(now)) return 'Today';
   if (key === dayKey(now - 86_400_000)) return 'Yesterday';
   const d = new Date(ms);
-  const sameYear = d.getFullYear() === new Date(now).getFullYear();
-  return d.toLocaleDateString(undefined, { weekday: sameYear ? 'short' : undefined, day: 'numeric', month: 'long', year: sameYear ? undefined : 'numeric' });
+  if (d.getFullYear() === new Date(now).getFullYear()) {
+    thisYearFormat ??= new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'long' });
+    return thisYearFormat.format(d);
+  }
+  otherYearFormat ??= new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
+  return otherYearFormat.format(d);
 }
 
+/** Local midnight at or before `ms`, and the next one. */
+function dayBounds(ms: number): [number, number] {
+  const d = new Date(ms);
+  const start = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  return [start, new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime()];
+}
+
+/** Runs on every history page over the whole loaded list (100,000 messages): dates are formatted once per day, not per message. */
 export function toRows(messages: readonly MessageView[], now: number): Row[] {
   const rows: Row[] = [];
-  let day = '';
+  let start = Infinity;
+  let end = -Infinity;
   for (const message of messages) {
-    const key = dayKey(message.createdAt);
-    if (key !== day) {
-      day = key;
-      rows.push({ kind: 'day', key: `day:${key}`, label: dayLabel(message.createdAt, now) });
+    const t = message.createdAt;
+    if (t < start || t >= end) {
+      [start, end] = dayBounds(t);
+      rows.push({ kind: 'day', key: `day:${dayKey(t)}`, label: dayLabel(t, now) });
     }
     rows.push({ kind: 'message', key: message.uid, message });
   }
@@ -42,8 +59,12 @@ export function shortTime(ms: number, now: number): string {
   return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
 }
 
+let clockFormat: Intl.DateTimeFormat | undefined;
+
+/** Time of day of a message (every bubble shows one: one formatter for all). */
 export function clockTime(ms: number): string {
-  return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  clockFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  return clockFormat.format(ms);
 }
 
 /** Inserts or replaces a message (by uid) keeping the list sorted by seq. Returns a new array. */

@@ -15,8 +15,10 @@ import { Composer } from './composer.js';
 import { MediaContent } from './media-view.js';
 import { IdentityWarning } from './safety.js';
 
-/** Messages per history page read from the replica. */
+/** Messages read from the replica when a conversation opens. */
 const PAGE = 60;
+/** Messages per older page on scroll-back: large enough that a long scroll is a few hundred reads, not thousands. */
+const HISTORY_PAGE = 1000;
 
 export function ConversationView({ id, session }: { id: ConversationId; session: SessionInfo }) {
   const link = useLink();
@@ -67,9 +69,9 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
     const oldest = messages[0];
     if (!oldest) return;
     loading.current = true;
-    void link.engine.messages(id, PAGE, oldest.seq).then((page) => {
+    void link.engine.messages(id, HISTORY_PAGE, oldest.seq).then((page) => {
       loading.current = false;
-      more.current = page.length === PAGE;
+      more.current = page.length === HISTORY_PAGE;
       if (page.length > 0) setMessages((list) => [...page, ...list]);
     });
   }, [link, id, messages]);

@@ -136,7 +136,7 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
   }
 
   return (
-    <div ref={box} class={props.class} onScroll={onScroll} tabIndex={0} aria-label={props.label} style={{ overflowY: 'auto', overflowAnchor: 'none' }}>
+    <div ref={box} class={props.class} onScroll={onScroll} tabIndex={0} aria-label={props.label} data-count={items.length} style={{ overflowY: 'auto', overflowAnchor: 'none' }}>
       <div style={{ height: `${total + pad}px`, position: 'relative' }}>
         <div role="list" aria-label={props.label} style={{ position: 'absolute', left: 0, right: 0, top: `${(offsets[first] ?? 0) + pad}px` }}>
           {rows}
