@@ -134,8 +134,12 @@ async function main(): Promise<void> {
     }
     const after = await server.stats({ gc: true, reset: true });
     await Promise.all(clients.map((c) => c.proc.send({ cmd: 'stop-pings' } satisfies ToConnClient)));
-    await sleep(2000); // pongs still in flight when the pings stop
-    const c1 = await counts();
+    // Pongs still in flight when the pings stop: wait for them (bounded), then count what never came.
+    let c1 = await counts();
+    for (let i = 0; i < 60 && sum(c1, 'pongs') < sum(c1, 'pings'); i++) {
+      await sleep(500);
+      c1 = await counts();
+    }
     const n = sum(c1, 'connected');
     const perConn = (s: ProcStats) => r1((s.rssKiB - before.rssKiB) / Math.max(1, n));
     const out = {

@@ -65,12 +65,14 @@ try {
   process.on('message', (m: ToProc) => {
     void (async () => {
       if (m.cmd === 'stats') {
+        // Loop figures first: the forced gc() below blocks the loop and is not the server's doing.
+        const loop = { elu: Math.round(performance.eventLoopUtilization(elu).utilization * 1000) / 1000, eldMaxMs: Math.round((eld.max / 1e6) * 10) / 10 };
+        const cpu = process.cpuUsage();
         if (m.gc && typeof globalThis.gc === 'function') {
           globalThis.gc();
           globalThis.gc();
         }
         const mem = process.memoryUsage();
-        const cpu = process.cpuUsage();
         const stats: ProcStats = {
           cpuUserUs: cpu.user,
           cpuSystemUs: cpu.system,
@@ -79,8 +81,7 @@ try {
           heapUsedKiB: Math.round(mem.heapUsed / 1024),
           externalKiB: Math.round((mem.external + mem.arrayBuffers) / 1024),
           connections: server.connections(),
-          elu: Math.round(performance.eventLoopUtilization(elu).utilization * 1000) / 1000,
-          eldMaxMs: Math.round((eld.max / 1e6) * 10) / 10,
+          ...loop,
         };
         if (m.reset) {
           elu = performance.eventLoopUtilization();

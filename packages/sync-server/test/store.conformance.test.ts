@@ -171,5 +171,25 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
       ).rejects.toThrow('boom');
       expect((await db.query('SELECT id FROM conversations WHERE id = 1006')).rows).toHaveLength(0);
     });
+
+    it('a batch whose write fails commits nothing and acks nothing (the writes are pipelined with COMMIT)', async () => {
+      const db = await store.open();
+      const conv = await seedConversation(db, 1007n, [U1]);
+      const committed: CommittedBatch[] = [];
+      const w = writer(db, 8, committed);
+      await w.append(msg(conv, 'before'));
+      // The entries INSERT fails for this batch only (a body of 'fail'), after the reads have succeeded.
+      await db.exec(`CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.body = 'fail'::bytea THEN RAISE EXCEPTION 'injected write failure'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER fail_insert BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION fail_insert();`);
+      await expect(w.append(msg(conv, 'fail'))).rejects.toMatchObject({ code: 'internal' });
+      const rows = await readAfter(db, conv, 0n as EntryId, null, 10);
+      expect(rows.map((e) => e.clientMsgId)).toEqual(['before']);
+      const { rows: conversation } = await db.query<{ last_id: unknown }>('SELECT last_id FROM conversations WHERE id = 1007');
+      expect(BigInt(conversation[0]!.last_id as string)).toBe(rows[0]!.id);
+      expect(committed.flatMap((b) => b.entries.map((e) => e.clientMsgId))).toEqual(['before']);
+      // The writer and the connection keep working.
+      expect((await w.append(msg(conv, 'after'))).duplicate).toBe(false);
+    });
   });
 });
