@@ -5,6 +5,9 @@
  * its peak RSS (VmHWM) shows whether it streams or buffers.
  *
  *   pnpm exec tsx bench/media.ts [--mib 200] [--stores fs,s3]
+ *
+ * Prints one JSON line ({bench, mib, results: [...]}) on stdout; progress and a table on stderr.
+ * With S3 the upload chunks are staged in S3 too (any node can resume), so completion reads them back from S3.
  */
 import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -170,18 +173,21 @@ async function main(): Promise<void> {
       }
       const r = await runOne(store, file, mib * MiB, sha256, s3);
       results.push(r);
-      console.log(JSON.stringify(r));
+      process.stderr.write(`${JSON.stringify(r)}\n`);
     }
   } finally {
     await s3server?.close();
     await rm(work, { recursive: true, force: true });
   }
-  console.log(`\nmedia: ${mib} MiB blob through the server (chunks of 4 MiB, sequential; completion re-reads and hashes the blob)`);
-  console.log('| store | upload MiB/s (incl. verify) | chunk PUTs MiB/s | complete s | download MiB/s | server RSS before → peak MiB |');
-  console.log('|---|---|---|---|---|---|');
+  // The table is for people (stderr); stdout carries one JSON line for scripts.
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  say(`\nmedia: ${mib} MiB blob through the server (chunks of 4 MiB, sequential; completion re-reads and hashes the blob)`);
+  say('| store | upload MiB/s (incl. verify) | chunk PUTs MiB/s | complete s | download MiB/s | server RSS before → peak MiB |');
+  say('|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.store} | ${r.uploadMiBs.toFixed(1)} | ${r.chunksMiBs.toFixed(1)} | ${r.completeS.toFixed(2)} | ${r.downloadMiBs.toFixed(1)} | ${r.baselineMiB.toFixed(0)} → ${r.peakMiB.toFixed(0)} |`);
+    say(`| ${r.store} | ${r.uploadMiBs.toFixed(1)} | ${r.chunksMiBs.toFixed(1)} | ${r.completeS.toFixed(2)} | ${r.downloadMiBs.toFixed(1)} | ${r.baselineMiB.toFixed(0)} → ${r.peakMiB.toFixed(0)} |`);
   }
+  console.log(JSON.stringify({ bench: 'media', mib, results }));
 }
 
 if (process.argv[2] === '--child') void serverMain(JSON.parse(process.argv[3]!) as ChildSpec);
