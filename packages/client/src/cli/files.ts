@@ -63,7 +63,7 @@ export async function sendFile(g: GlobalOptions, to: string, path: string, capti
 }
 
 /** The latest file message matching `ref`: a message id, a blob id prefix (as `history` prints it), or none for the latest file. */
-function pick(messages: readonly Message[], ref: string | undefined): Message {
+export function pick(messages: readonly Message[], ref: string | undefined): Message {
   const files = messages.filter((m) => m.content.kind === 'media');
   let match: (m: Message) => boolean;
   if (ref === undefined) match = () => true;
@@ -76,7 +76,7 @@ function pick(messages: readonly Message[], ref: string | undefined): Message {
 }
 
 /** A sender-chosen name made safe to create in the current directory: its last path part, no leading dots. */
-function localName(fileName: string): string {
+export function localName(fileName: string): string {
   const name = basename(fileName.replaceAll('\\', '/')).replace(/^\.+/, '').replace(/[\0-\x1f]/g, '');
   return name.length > 0 ? name : 'download';
 }
