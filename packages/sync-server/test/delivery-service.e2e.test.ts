@@ -8,7 +8,7 @@ import { EntryType, InboxKind, type ConversationId, type DeviceId, type ErrorFra
 import { MlsGroup, createDeviceIdentity, generateKeyPackages, type DeviceIdentity, type KeyPackageBundle } from '../../client/src/e2ee/index.js';
 import type { RunningServer } from '../src/index.js';
 import { testBackend } from './support/server.js';
-import { RawClient, api, register, type Account } from './support/raw-client.js';
+import { RawClient, api, register, signIn, type Account } from './support/raw-client.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const identityOf = (a: Account) => createDeviceIdentity({ userId: BigInt(a.userId) as UserId, deviceId: BigInt(a.deviceId) as DeviceId });
@@ -129,5 +129,25 @@ describe('MLS delivery service', () => {
     }
     const drained = await RawClient.connect(s.url, bob.token);
     expect(drained.frames.some((f) => f.t === 'inbox')).toBe(false);
+  });
+
+  it('a claim limited by device_ids takes KeyPackages of those devices only, leaving the others\' stock', async () => {
+    const dave1 = await register(s.url);
+    const dave2 = await signIn(s.url, dave1.username, 'new phone');
+    await api(s.url, 'POST', '/v1/dms', { user_id: dave1.userId }, alice.token);
+    const id2 = await createDeviceIdentity({ userId: BigInt(dave2.userId) as UserId, deviceId: BigInt(dave2.deviceId) as DeviceId });
+    expect((await upload(s, dave1, await generateKeyPackages(await identityOf(dave1), 3))).json).toEqual({ stock: 3 });
+    expect((await upload(s, dave2, await generateKeyPackages(id2, 3))).json).toEqual({ stock: 3 });
+    const only = await api(s.url, 'POST', '/v1/key-packages/claim', { user_ids: [dave1.userId], device_ids: [dave2.deviceId] }, alice.token);
+    expect(only.json.key_packages.map((k: { device_id: string }) => k.device_id)).toEqual([dave2.deviceId]);
+    expect(only.json.missing).toEqual([]);
+    const stock = async (a: Account) => (await api(s.url, 'GET', '/v1/devices/me/key-packages', undefined, a.token)).json.stock;
+    expect([await stock(dave1), await stock(dave2)]).toEqual([3, 2]);
+    // A device id of someone else's (or malformed) claims nothing more.
+    const other = await api(s.url, 'POST', '/v1/key-packages/claim', { user_ids: [dave1.userId], device_ids: [bob.deviceId] }, alice.token);
+    expect(other.json).toEqual({ key_packages: [], missing: [] });
+    const bad = await api(s.url, 'POST', '/v1/key-packages/claim', { user_ids: [dave1.userId], device_ids: ['0x1'] }, alice.token);
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'invalid_argument']);
+    expect([await stock(dave1), await stock(dave2)]).toEqual([3, 2]);
   });
 });

@@ -218,9 +218,13 @@ export class HttpApi {
     return { stock: num(body, 'stock'), lowWater: num(body, 'low_water') };
   }
 
-  /** Claims one KeyPackage per active device of each user (except the caller's device); each is handed out once. */
-  async claimKeyPackages(userIds: readonly UserId[]): Promise<ClaimResult> {
-    const body = await this.request('POST', '/v1/key-packages/claim', { user_ids: userIds.map(String) });
+  /**
+   * Claims one KeyPackage per active device of each user (except the caller's device), or
+   * only for `deviceIds` among them when given; each is handed out once.
+   */
+  async claimKeyPackages(userIds: readonly UserId[], deviceIds?: readonly DeviceId[]): Promise<ClaimResult> {
+    const only = deviceIds === undefined ? {} : { device_ids: deviceIds.map(String) };
+    const body = await this.request('POST', '/v1/key-packages/claim', { user_ids: userIds.map(String), ...only });
     const list = (name: string): Json[] => {
       const v = field(body, name);
       if (!Array.isArray(v)) throw new TidingsError(ErrorCode.Internal, `${name} is not a list`);

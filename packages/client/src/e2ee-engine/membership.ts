@@ -96,7 +96,7 @@ export class Membership {
         return;
       }
       const users = plan.kind === 'add' ? [...new Set([...wanted!.values()].map((d) => d.userId))] : plan.users;
-      const claim = await this.host.api.claimKeyPackages(users);
+      const claim = await this.host.api.claimKeyPackages(users, wanted === null ? undefined : [...wanted.values()].map((d) => d.deviceId));
       keyPackages = claim.keyPackages.filter((k) => wanted === null || wanted.has(key(k))).map((k) => k.keyPackage);
       if (plan.kind === 'add' && keyPackages.length === 0) {
         this.settle(conversationId); // none of them has a KeyPackage now; a later pass retries

@@ -23,19 +23,22 @@ export async function addKeyPackages(db: SqlClient, deviceId: DeviceId, items: r
 }
 
 /**
- * Take one KeyPackage from every active device of these users (except `exceptDevice`).
- * Concurrent claimers never get the same one (SKIP LOCKED, then DELETE). Devices
- * with none left are reported as missing.
+ * Take one KeyPackage from every active device of these users (except `exceptDevice`),
+ * or, with `onlyDevices`, from those of their devices only (adding a new device must
+ * not use up the stock of the ones already in the group). Concurrent claimers never
+ * get the same one (SKIP LOCKED, then DELETE). Devices with none left are reported as missing.
  */
 export async function claimKeyPackages(
   db: SqlClient,
   userIds: readonly UserId[],
   exceptDevice: DeviceId,
+  onlyDevices?: readonly DeviceId[],
 ): Promise<{ claimed: ClaimedKeyPackage[]; missing: { userId: UserId; deviceId: DeviceId }[]; stocks: Map<DeviceId, number> }> {
   return db.transaction(async (tx) => {
     const devices = await tx.query<{ id: unknown; user_id: unknown }>(
-      'SELECT id, user_id FROM devices WHERE user_id = ANY($1::bigint[]) AND revoked_at IS NULL AND id <> $2 ORDER BY id',
-      [userIds.map(str), str(exceptDevice)],
+      `SELECT id, user_id FROM devices WHERE user_id = ANY($1::bigint[]) AND revoked_at IS NULL AND id <> $2
+         AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[])) ORDER BY id`,
+      [userIds.map(str), str(exceptDevice), onlyDevices === undefined ? null : onlyDevices.map(str)],
     );
     const ids = devices.rows.map((d) => str(big(d.id)));
     const { rows } = await tx.query<{ device_id: unknown; body: Uint8Array }>(

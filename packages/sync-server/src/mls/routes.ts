@@ -42,10 +42,15 @@ import { deviceInfoJson } from '../accounts/device-routes.js';
 
 const b64 = (max: number) => z.string().min(1).max(Math.ceil(max / 3) * 4 + 4);
 const Upload = z.strictObject({ key_packages: z.array(b64(MAX_KEY_PACKAGE_BYTES)).min(1).max(MAX_KEY_PACKAGES_PER_UPLOAD) });
-const Claim = z.strictObject({ user_ids: z.array(userIdSchema).min(1).max(MAX_GROUP_MEMBERS) });
+const deviceIdText = z.string().regex(/^[1-9][0-9]{0,18}$/);
+/** `device_ids`, when given, limits the claim to those devices of the users (the ones being added). */
+const Claim = z.strictObject({
+  user_ids: z.array(userIdSchema).min(1).max(MAX_GROUP_MEMBERS),
+  device_ids: z.array(deviceIdText).min(1).max(MAX_GROUP_MEMBERS).optional(),
+});
 const Post = z.strictObject({
   items: z
-    .array(z.strictObject({ device_id: z.string().regex(/^[1-9][0-9]{0,18}$/), kind: z.enum(['welcome', 'history']), body: b64(MAX_INBOX_ITEM_BYTES) }))
+    .array(z.strictObject({ device_id: deviceIdText, kind: z.enum(['welcome', 'history']), body: b64(MAX_INBOX_ITEM_BYTES) }))
     .min(1)
     .max(MAX_INBOX_ITEMS_PER_POST),
 });
@@ -103,7 +108,8 @@ export function deliveryRoutes(app: FastifyInstance, d: DeliveryDeps): void {
     const allowed = await addressable(d.db, auth.userId, b.user_ids);
     const denied = b.user_ids.filter((u) => !allowed.has(u));
     if (denied.length > 0) throw new TidingsError(ErrorCode.Forbidden, `you share no conversation with ${denied.slice(0, 3).join(', ')}`);
-    const { claimed, missing, stocks } = await claimKeyPackages(d.db, [...allowed], auth.deviceId);
+    const only = b.device_ids?.map((id) => parseDeviceId(id));
+    const { claimed, missing, stocks } = await claimKeyPackages(d.db, [...allowed], auth.deviceId, only);
     for (const c of claimed) {
       const stock = stocks.get(c.deviceId) ?? 0;
       if (stock <= KEY_PACKAGE_LOW_WATER) d.switchboard.toDevice(c.userId, c.deviceId, encodeServerFrame({ t: 'key_packages_low', stock }));
