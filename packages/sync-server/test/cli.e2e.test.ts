@@ -60,7 +60,8 @@ async function waitForOutput(p: ReturnType<typeof run>, pattern: RegExp, timeout
 }
 
 describe('the CLI, as the README shows it', () => {
-  it('lets two users register, watch, send, read history and make a group', { timeout: 120_000 }, async () => {
+  // Ten CLI processes, each a tsx start plus an MLS engine: about 70 s on an idle 2-core machine, near 120 s under a load of 20.
+  it('lets two users register, watch, send, send a file, download it and make a group', { timeout: 240_000 }, async () => {
     const s = await (await testBackend('pglite')).start();
     const dir = await mkdtemp(path.join(tmpdir(), 'tidings-cli-'));
     const profiles = { '/tmp/alice': path.join(dir, 'alice'), '/tmp/bob': path.join(dir, 'bob'), '/tmp/bob-readme.md': path.join(dir, 'bob-readme.md') };
