@@ -55,10 +55,23 @@ export class LogReader {
     private readonly events: CommitEvents,
   ) {}
 
-  /** Opens committed entries of one conversation, oldest first. */
+  /**
+   * Opens committed entries of one conversation, oldest first. A group that
+   * only decrypted is written back once per batch, not once per message
+   * (serializing a group and an IndexedDB transaction per message dominated
+   * catch-up; issue #11). Commits still save at once. The write happens
+   * before the caller stores the batch, as the per-message saves did, and
+   * also when opening fails part-way, so storage never lags the ratchet
+   * state the engine keeps in memory.
+   */
   async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedEntry[]> {
     const out: OpenedEntry[] = [];
-    for (const entry of entries) out.push({ entry, content: await this.openOne(conversationId, entry, false) });
+    const ratcheted = new Set<MlsGroup>();
+    try {
+      for (const entry of entries) out.push({ entry, content: await this.openOne(conversationId, entry, false, ratcheted) });
+    } finally {
+      for (const group of ratcheted) await this.groups.save(group);
+    }
     return out;
   }
 
@@ -77,7 +90,8 @@ export class LogReader {
     await replica.release(conversationId, done);
   }
 
-  private async openOne(conversationId: ConversationId, entry: Entry, replaying: boolean): Promise<MessageContent | null> {
+  /** `ratcheted`: collects groups whose decrypts are still unsaved (the caller saves them); without it each decrypt saves. */
+  private async openOne(conversationId: ConversationId, entry: Entry, replaying: boolean, ratcheted?: Set<MlsGroup>): Promise<MessageContent | null> {
     switch (entry.type) {
       case EntryType.System:
         try {
@@ -91,10 +105,10 @@ export class LogReader {
       case EntryType.Text:
       case EntryType.Media:
       case EntryType.Document:
-        return this.message(conversationId, entry, replaying);
+        return this.message(conversationId, entry, replaying, ratcheted);
       case EntryType.Crdt:
       case EntryType.Snapshot:
-        await this.state(conversationId, entry, replaying);
+        await this.state(conversationId, entry, replaying, ratcheted);
         return null;
       default: {
         const never: never = entry.type;
@@ -137,7 +151,7 @@ export class LogReader {
     else if (outcome.kind === 'applied') await this.events.applied(group, outcome.superseded);
   }
 
-  private async message(conversationId: ConversationId, entry: Entry, replaying: boolean): Promise<MessageContent> {
+  private async message(conversationId: ConversationId, entry: Entry, replaying: boolean, ratcheted?: Set<MlsGroup>): Promise<MessageContent> {
     const { credentials, replica } = this.host;
     if (entry.senderDeviceId === credentials.deviceId) return unreadable(Unreadable.OwnMessage); // the local row keeps its plaintext
     const group = await this.groups.get(conversationId);
@@ -154,7 +168,7 @@ export class LogReader {
       if (fromHistory !== null) return fromHistory;
       return unreadable(isE2eeError(error, 'stale_epoch') ? Unreadable.BeforeJoin : reasonOf(error));
     }
-    await this.groups.save(group);
+    await this.ratcheted(group, ratcheted);
     if (decrypted.sender.userId !== entry.senderUserId || decrypted.sender.deviceId !== entry.senderDeviceId) {
       return unreadable(Unreadable.SenderMismatch);
     }
@@ -167,8 +181,14 @@ export class LogReader {
     }
   }
 
+  /** After a decrypt: save now, or leave it to the batch. */
+  private async ratcheted(group: MlsGroup, batch: Set<MlsGroup> | undefined): Promise<void> {
+    if (batch === undefined) await this.groups.save(group);
+    else batch.add(group);
+  }
+
   /** A state update (Crdt or Snapshot entry) of another device goes to the state layer; never a message row. */
-  private async state(conversationId: ConversationId, entry: Entry, replaying: boolean): Promise<void> {
+  private async state(conversationId: ConversationId, entry: Entry, replaying: boolean, ratcheted?: Set<MlsGroup>): Promise<void> {
     const { credentials, logger, replica } = this.host;
     if (entry.senderDeviceId === credentials.deviceId) return; // applied locally when it was made
     const group = await this.groups.get(conversationId);
@@ -183,7 +203,7 @@ export class LogReader {
       logger.warn('state update unreadable', { conversationId: String(conversationId), id: String(entry.id), error: reasonOf(error) });
       return;
     }
-    await this.groups.save(group);
+    await this.ratcheted(group, ratcheted);
     if (decrypted.sender.userId !== entry.senderUserId || decrypted.sender.deviceId !== entry.senderDeviceId) {
       logger.warn('state update sender mismatch', { conversationId: String(conversationId), id: String(entry.id) });
       return;

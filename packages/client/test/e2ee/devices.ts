@@ -9,6 +9,7 @@ import {
   type DecryptedMessage,
   type DeviceIdentity,
   type PendingCommit,
+  type ProviderKind,
 } from '../../src/e2ee/index.js';
 import type { FakeDeliveryService } from './delivery-service.js';
 
@@ -135,3 +136,17 @@ export class SimDevice {
 }
 
 export const text = (m: DecryptedMessage): string => new TextDecoder().decode(m.plaintext);
+
+/** Users n and n+1 (one device each) in conversation n: the creator's group on provider `a`, the joiner's on `b`. */
+export async function twoMemberGroups(n: number, a: ProviderKind = 'fast', b: ProviderKind = 'fast'): Promise<[MlsGroup, MlsGroup]> {
+  const alice = await createDeviceIdentity({ userId: userId(n), deviceId: deviceId(n, 1) });
+  const bob = await createDeviceIdentity({ userId: userId(n + 1), deviceId: deviceId(n + 1, 1) });
+  const ga = await MlsGroup.create(alice, conversationId(n), { provider: a });
+  const [kp] = await generateKeyPackages(bob, 1);
+  if (kp === undefined) throw new Error('no KeyPackage');
+  const add = await ga.proposeAdd([kp.publicBytes]);
+  await ga.confirm();
+  if (add.welcome === undefined) throw new Error('no Welcome');
+  const { group: gb } = await MlsGroup.join(add.welcome, () => kp.privateBytes, { provider: b });
+  return [ga, gb];
+}

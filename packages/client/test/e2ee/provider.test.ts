@@ -13,8 +13,8 @@ import { getCiphersuiteFromName, type CiphersuiteImpl } from 'ts-mls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fastCryptoProvider as nodeProvider } from '../../src/e2ee/provider-node.js';
 import { fastCryptoProvider as webProvider } from '../../src/e2ee/provider-web.js';
-import { DEFAULT_SUITE, MlsGroup, createDeviceIdentity, generateKeyPackages, isE2eeError, loadSuite, type ProviderKind } from '../../src/e2ee/index.js';
-import { conversationId, deviceId, userId } from './devices.js';
+import { DEFAULT_SUITE, MlsGroup, isE2eeError, loadSuite } from '../../src/e2ee/index.js';
+import { twoMemberGroups } from './devices.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
@@ -112,24 +112,13 @@ describe('fast CryptoProviders agree with ts-mls default', () => {
 });
 
 describe('MLS messages cross providers', () => {
-  async function pair(a: ProviderKind, b: ProviderKind, n: number): Promise<[MlsGroup, MlsGroup]> {
-    const alice = await createDeviceIdentity({ userId: userId(n), deviceId: deviceId(n, 1) });
-    const bob = await createDeviceIdentity({ userId: userId(n + 1), deviceId: deviceId(n + 1, 1) });
-    const ga = await MlsGroup.create(alice, conversationId(n), { provider: a });
-    const [kp] = await generateKeyPackages(bob, 1);
-    if (kp === undefined) throw new Error('no KeyPackage');
-    const add = await ga.proposeAdd([kp.publicBytes]);
-    await ga.confirm();
-    if (add.welcome === undefined) throw new Error('no Welcome');
-    const { group: gb } = await MlsGroup.join(add.welcome, () => kp.privateBytes, { provider: b });
-    return [ga, gb];
-  }
+  const pair = twoMemberGroups;
 
   it.each([
     ['fast', 'reference'],
     ['reference', 'fast'],
   ] as const)('a %s sender and a %s receiver read each other', async (a, b) => {
-    const [ga, gb] = await pair(a, b, a === 'fast' ? 10 : 20);
+    const [ga, gb] = await pair(a === 'fast' ? 10 : 20, a, b);
     for (let i = 0; i < 5; i++) {
       const body = randomBytes(1024);
       expect(hex((await gb.decrypt(await ga.encrypt(body))).plaintext)).toBe(hex(body));
@@ -142,7 +131,7 @@ describe('MLS messages cross providers', () => {
   });
 
   it('a tampered message is rejected with a typed error and changes nothing (fast provider)', async () => {
-    const [ga, gb] = await pair('fast', 'fast', 30);
+    const [ga, gb] = await pair(30);
     const ct = await ga.encrypt(randomBytes(1024));
     const bad = ct.slice();
     bad[bad.length - 5] = (bad[bad.length - 5] as number) ^ 0x01;

@@ -1,0 +1,273 @@
+/**
+ * Issue #11 target 5: catch-up. A device that was offline while 10,000
+ * messages arrived across 50 conversations is fully synced — fetched,
+ * decrypted, stored, unread counts right — in under 3 s in Node.
+ *
+ *   npx tsx bench/catchup.ts [--conversations 50] [--messages 10000] [--size 200] [--store pglite|postgres] [--profile out.cpuprofile]
+ *
+ * A real server (PGlite by default, or Postgres at $DATABASE_URL /
+ * 127.0.0.1:5432) and two real TidingsClient engines with MLS and Dexie
+ * replicas over fake-indexeddb, as the e2e tests run them. The sender makes
+ * --conversations groups with the reader, the reader joins them all, reads
+ * the greeting in each and goes offline (engine stopped, replica kept). The
+ * sender's engine stops too, and its stored MLS groups seal --messages texts
+ * round-robin, sent over one raw protocol socket as the sender's device
+ * (exactly the entries its engine would send, without its outbox pacing);
+ * every one is acked before the measurement starts. The measured interval: a fresh reader engine over the
+ * kept replica, from start() until every message is stored and every
+ * conversation's unread count is exact. Time to the server's `synced` frame
+ * is reported too. --profile writes a V8 CPU profile of the measured
+ * interval only (server and client share the process, as in the e2e tests).
+ *
+ * Progress goes to stderr; exactly one JSON line goes to stdout.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { IDBFactory } from 'fake-indexeddb';
+import { HttpApi, MlsEnvelope, TidingsClient, type Credentials, type TidingsEvents } from '@tidings/client';
+import { NodeWebSocketTransport, openMemoryReplica } from '@tidings/client/node';
+import { EntryType, type ConversationId, type UserId } from '@tidings/shared';
+import { DEFAULTS, startServer } from '@tidings/sync-server';
+import { MlsGroup } from '../packages/client/src/e2ee/index.js';
+import { encodePayload } from '../packages/client/src/e2ee-engine/payload.js';
+import { UsageError, choice, num, parseFlags } from './args.js';
+import { connectClient } from './proto-client.js';
+import { DEFAULT_DATABASE_URL } from './target.js';
+
+const log = (msg: string): void => void process.stderr.write(`[catchup] ${msg}\n`);
+const secs = (ms: number): number => Math.round(ms) / 1000;
+/** Generous bounds for the set-up phases (they are not what is measured). */
+const SETUP_TIMEOUT_MS = 180_000;
+/** Every engine event after which a waited-for condition may have changed. */
+const EVENTS: readonly (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread', 'groupChanged', 'inbox', 'keyPackageStock'];
+
+interface Engine {
+  readonly client: TidingsClient;
+  stop(): Promise<void>;
+}
+
+async function engine(serverUrl: string, creds: Credentials, factory: IDBFactory, name: string): Promise<Engine> {
+  const replica = await openMemoryReplica(name, factory);
+  const client = new TidingsClient({
+    serverUrl,
+    credentials: creds,
+    replica,
+    transport: new NodeWebSocketTransport(),
+    envelope: new MlsEnvelope(),
+    backoff: { baseMs: 20, maxMs: 200 },
+  });
+  return {
+    client,
+    stop: async () => {
+      await client.stop();
+      await replica.close();
+    },
+  };
+}
+
+/** Resolves once `check` holds, re-checking (one at a time) after client events; rejects after `timeoutMs`. */
+function until(clients: readonly TidingsClient[], check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const offs: (() => void)[] = [];
+    let busy = false;
+    let again = false;
+    let done = false;
+    const finish = (err?: Error): void => {
+      done = true;
+      clearTimeout(timer);
+      for (const off of offs) off();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    const recheck = (): void => {
+      if (done) return;
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      check().then(
+        (ok) => {
+          busy = false;
+          if (ok) finish();
+          else if (again) {
+            again = false;
+            recheck();
+          }
+        },
+        (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+      );
+    };
+    for (const c of clients) for (const e of EVENTS) offs.push(c.on(e, recheck));
+    recheck();
+  });
+}
+
+/** Every conversation holds `stored` messages from the sender and shows `unread` of them unread. */
+async function complete(c: TidingsClient, convs: readonly ConversationId[], stored: number, unread: number): Promise<boolean> {
+  for (const conv of convs) {
+    if ((await c.unreadCount(conv)) !== unread) return false;
+  }
+  for (const conv of convs) {
+    const texts = (await c.messages(conv, { limit: stored + 10 })).filter((m) => m.content.kind === 'text');
+    if (texts.length !== stored) return false;
+  }
+  return true;
+}
+
+/** Messages in flight on the seeding socket. */
+const SEED_WINDOW = 256;
+
+/** Seals `perConversation` texts per conversation with the sender's stored groups and sends them; resolves (seconds taken) once all are acked. */
+async function seed(serverUrl: string, creds: Credentials, factory: IDBFactory, convs: readonly ConversationId[], perConversation: number, size: number): Promise<number> {
+  const keys = await openMemoryReplica('sender', factory);
+  const groups = new Map<ConversationId, MlsGroup>();
+  for (const conv of convs) {
+    const bytes = await keys.loadGroup(conv);
+    if (bytes === null) throw new Error(`sender has no group for ${conv}`);
+    groups.set(conv, await MlsGroup.restore(bytes));
+  }
+  const total = perConversation * convs.length;
+  const t0 = performance.now();
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  let failure: string | undefined;
+  const socket = await connectClient(serverUrl, creds.token, {
+    frame: (f) => {
+      if (f.t === 'sent') acked += 1;
+      else if (f.t === 'error') failure = `${f.code}: ${f.message}`;
+      else return;
+      wake?.();
+    },
+  });
+  const progress = async (below: number): Promise<void> => {
+    while (acked < below && failure === undefined) await new Promise<void>((r) => (wake = r));
+    if (failure !== undefined) throw new Error(`seeding failed: ${failure}`);
+  };
+  const pad = 'x'.repeat(size);
+  let sent = 0;
+  for (let k = 0; k < perConversation; k++) {
+    for (const [i, conv] of convs.entries()) {
+      const group = groups.get(conv) as MlsGroup;
+      const body = await group.encrypt(encodePayload({ t: 'text', text: `${i}/${k} ${pad}`.slice(0, size) }));
+      socket.send({ t: 'send', conversationId: conv, clientMsgId: `seed-${k}-${i}`, type: EntryType.Text, body });
+      sent += 1;
+      await progress(sent - SEED_WINDOW);
+    }
+    if ((k + 1) % 20 === 0) log(`sent ${sent}/${total}, acked ${acked}`);
+  }
+  await progress(total);
+  await socket.close();
+  await keys.close();
+  return secs(performance.now() - t0);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2), ['conversations', 'messages', 'size', 'store', 'profile']);
+  if (flags.has('help')) {
+    process.stderr.write('usage: npx tsx bench/catchup.ts [--conversations 50] [--messages 10000] [--size 200] [--store pglite|postgres] [--profile out.cpuprofile]\n');
+    return;
+  }
+  const conversations = num(flags, 'conversations', 50, 1, 1000, true);
+  const messages = num(flags, 'messages', 10_000, conversations, 1_000_000, true);
+  const size = num(flags, 'size', 200, 16, 4096, true);
+  const store = choice(flags, 'store', ['pglite', 'postgres'] as const, 'pglite');
+  const perConversation = Math.ceil(messages / conversations);
+  const total = perConversation * conversations;
+
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tidings-catchup-'));
+  const databaseUrl = store === 'postgres' ? (process.env['DATABASE_URL'] ?? DEFAULT_DATABASE_URL) : undefined;
+  const server = await startServer(
+    { ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir, databaseUrl, redisUrl: undefined, logLevel: 'silent', rateLimit: false, sendRatePerSecond: 1_000_000 },
+  );
+  const engines: Engine[] = [];
+  try {
+    const api = new HttpApi({ serverUrl: server.url });
+    const tag = Date.now().toString(36);
+    const senderCreds = await api.register(`catchup-s-${tag}`, 'correct horse battery');
+    const readerCreds = await api.register(`catchup-r-${tag}`, 'correct horse battery');
+    const readerFactory = new IDBFactory();
+    const senderFactory = new IDBFactory();
+    const sender = await engine(server.url, senderCreds, senderFactory, 'sender');
+    let reader = await engine(server.url, readerCreds, readerFactory, 'reader');
+    engines.push(sender, reader);
+    sender.client.start();
+    reader.client.start();
+    const readerApi = new HttpApi({ serverUrl: server.url, token: readerCreds.token });
+    await until([reader.client], async () => (await readerApi.keyPackageStock()).stock >= conversations, SETUP_TIMEOUT_MS, 'reader KeyPackages');
+
+    log(`creating ${conversations} groups`);
+    const convs: ConversationId[] = [];
+    for (let i = 0; i < conversations; i++) {
+      const conv = await sender.client.createGroup(`catch-up ${i}`, [readerCreds.userId as UserId]);
+      convs.push(conv);
+      await sender.client.sendText(conv, `hello ${i}`);
+    }
+    await until([sender.client, reader.client], () => complete(reader.client, convs, 1, 1), SETUP_TIMEOUT_MS, 'reader joined every group');
+    for (const conv of convs) await reader.client.markRead(conv);
+    await until([reader.client], async () => (await Promise.all(convs.map((c) => reader.client.unreadCount(c)))).every((n) => n === 0), SETUP_TIMEOUT_MS, 'greetings read');
+    await reader.client.whenIdle(SETUP_TIMEOUT_MS);
+    await reader.stop();
+    engines.splice(engines.indexOf(reader), 1);
+    log('reader offline');
+
+    await sender.stop();
+    engines.splice(engines.indexOf(sender), 1);
+    const sendSeconds = await seed(server.url, senderCreds, senderFactory, convs, perConversation, size);
+    log(`sender: ${total} messages acked in ${sendSeconds} s`);
+
+    // The measured part.
+    reader = await engine(server.url, readerCreds, readerFactory, 'reader');
+    engines.push(reader);
+    let syncedMs = -1;
+    const profile = flags.get('profile');
+    const inspector = profile === undefined ? undefined : new Session();
+    if (inspector !== undefined) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+    }
+    const t0 = performance.now();
+    reader.client.on('synced', () => {
+      if (syncedMs < 0) syncedMs = performance.now() - t0;
+    });
+    reader.client.start();
+    await until([reader.client], async () => syncedMs >= 0 && (await complete(reader.client, convs, perConversation + 1, perConversation)), SETUP_TIMEOUT_MS, 'catch-up');
+    const caughtUpMs = performance.now() - t0;
+    if (inspector !== undefined && profile !== undefined) {
+      const { profile: cpu } = await inspector.post('Profiler.stop');
+      await writeFile(profile, JSON.stringify(cpu));
+      inspector.disconnect();
+      log(`CPU profile of the catch-up written to ${profile}`);
+    }
+    log(`caught up in ${secs(caughtUpMs)} s (synced frame after ${secs(syncedMs)} s)`);
+    const out = {
+      bench: 'catchup',
+      target: { seconds: 3 },
+      store,
+      conversations,
+      messages: total,
+      messageBytes: size,
+      caughtUpSeconds: secs(caughtUpMs),
+      syncedFrameSeconds: secs(syncedMs),
+      messagesPerSecond: Math.round(total / (caughtUpMs / 1000)),
+      senderSeconds: sendSeconds,
+      node: process.version,
+      cores: os.cpus().length,
+      loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10),
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    for (const e of engines) await e.stop().catch(() => undefined);
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = err instanceof UsageError ? 2 : 1;
+});

@@ -1,0 +1,102 @@
+/**
+ * The catch-up path of the MLS log reader (issue #11 target 5): a batch of
+ * application messages is decrypted with one group write, not one per
+ * message, and what is written is the state after the whole batch.
+ */
+import { EntryType, parseEntryId, type Entry } from '@tidings/shared';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { HttpApi } from '../../src/api/http-api.js';
+import { MlsGroup, isE2eeError } from '../../src/e2ee/index.js';
+import { GroupCache } from '../../src/e2ee-engine/groups.js';
+import type { E2eeHost } from '../../src/e2ee-engine/host.js';
+import { LogReader } from '../../src/e2ee-engine/log-reader.js';
+import { encodePayload } from '../../src/e2ee-engine/payload.js';
+import { openMemoryReplica } from '../../src/node.js';
+import { systemClock } from '../../src/runtime/clock.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { twoMemberGroups } from './devices.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+async function readerFor(bob: MlsGroup) {
+  const replica = await openMemoryReplica(`log-reader-${Math.random()}`);
+  closers.push(() => replica.close());
+  const self = bob.self;
+  const credentials = { userId: self.userId, deviceId: self.deviceId, token: 'unused' };
+  await replica.saveGroup(bob.conversationId, bob.serialize());
+  const host: E2eeHost = {
+    credentials,
+    replica,
+    api: new HttpApi({ serverUrl: 'http://127.0.0.1:9' }),
+    logger: silentLogger,
+    clock: systemClock,
+    newClientMsgId: () => 'unused',
+    exclusive: (task) => task(),
+    requestFlush: () => undefined,
+    ackInbox: () => undefined,
+    stateReceived: async () => undefined,
+    messageChanged: () => undefined,
+    groupChanged: () => undefined,
+    keyPackageStock: () => undefined,
+    failed: () => undefined,
+    identityChanged: () => undefined,
+  };
+  const groups = new GroupCache(replica, credentials, bob.suite);
+  const reader = new LogReader(host, groups, { confirmed: async () => undefined, applied: async () => undefined, lostCreation: async () => undefined });
+  return { reader, replica };
+}
+
+async function textEntries(alice: MlsGroup, from: number, count: number): Promise<Entry[]> {
+  const sender = alice.self;
+  const out: Entry[] = [];
+  for (let i = from; i < from + count; i++) {
+    out.push({
+      conversationId: alice.conversationId,
+      id: parseEntryId(1000 + i),
+      prevId: parseEntryId(999 + i),
+      senderUserId: sender.userId,
+      senderDeviceId: sender.deviceId,
+      clientMsgId: `m${i}`,
+      type: EntryType.Text,
+      createdAt: 0,
+      body: await alice.encrypt(encodePayload({ t: 'text', text: `message ${i}` })),
+    });
+  }
+  return out;
+}
+
+describe('LogReader catch-up batches', () => {
+  it('decrypts a batch with one group write holding the state after the batch', async () => {
+    const [alice, bob] = await twoMemberGroups(70);
+    const { reader, replica } = await readerFor(bob);
+    const saves = vi.spyOn(replica, 'saveGroup');
+    const batch = await textEntries(alice, 0, 40);
+    const opened = await reader.open(alice.conversationId, batch);
+    expect(opened.map((o) => (o.content?.kind === 'text' ? o.content.text : o.content?.kind))).toEqual(batch.map((_, i) => `message ${i}`));
+    expect(saves).toHaveBeenCalledTimes(1);
+
+    // The stored state is past every message of the batch (their keys are gone) and reads what follows.
+    const stored = await replica.loadGroup(alice.conversationId);
+    if (stored === null) throw new Error('group not stored');
+    const restored = await MlsGroup.restore(stored);
+    const replayed = await restored.decrypt(batch[5]!.body).catch((e: unknown) => e);
+    expect(isE2eeError(replayed, 'decryption_failed')).toBe(true);
+    const [next] = await textEntries(alice, 40, 1);
+    expect(new TextDecoder().decode((await restored.decrypt(next!.body)).plaintext)).toContain('message 40');
+  });
+
+  it('a message that does not open is reported unreadable and the rest of the batch still opens and is saved', async () => {
+    const [alice, bob] = await twoMemberGroups(80);
+    const { reader, replica } = await readerFor(bob);
+    const saves = vi.spyOn(replica, 'saveGroup');
+    const batch = await textEntries(alice, 0, 3);
+    const bad = batch[1]!.body.slice();
+    bad[bad.length - 3] = (bad[bad.length - 3] as number) ^ 0xff;
+    const opened = await reader.open(alice.conversationId, [batch[0]!, { ...batch[1]!, body: bad }, batch[2]!]);
+    expect(opened.map((o) => o.content?.kind)).toEqual(['text', 'unreadable', 'text']);
+    expect(saves).toHaveBeenCalledTimes(1);
+  });
+});
