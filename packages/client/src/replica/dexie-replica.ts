@@ -4,7 +4,7 @@
  * and on fake-indexeddb in Node.
  */
 import { Dexie, type EntityTable } from 'dexie';
-import type { ConversationId, ConversationInfo, DeviceId, EntryId, ReceiptItem, UserId, VectorCursor } from '@tidings/shared';
+import type { ConversationId, ConversationInfo, DeviceId, Entry, EntryId, ReceiptItem, UserId, VectorCursor } from '@tidings/shared';
 import { parseConversationId, parseEntryId } from '@tidings/shared';
 import { kindName, type Conversation } from '../model/conversation.js';
 import { committedSeq, isCountable, messageUid, type Message } from '../model/message.js';
@@ -201,14 +201,25 @@ export class DexieReplica implements Replica {
       const convKey = String(conversationId);
       const conv = (await conversations.get(convKey)) ?? placeholder(convKey);
       let cursor = BigInt(conv.cursor);
-      const changed: Message[] = [];
+      // One bulk read and one bulk write per batch, not two awaited requests per entry (catch-up, issue #11).
+      const fresh: { entry: Entry; content: MessageContent; uid: string }[] = [];
+      const seen = new Set<string>();
       for (const { entry, content } of entries) {
         if (entry.id <= cursor) continue; // already stored: applying is idempotent
         cursor = entry.id;
         if (content === null) continue; // not a message (CRDT, MLS): only the cursor moves
         const uid = messageUid(entry.senderDeviceId, entry.clientMsgId);
-        const existing = await messages.get(uid);
-        if (existing?.id != null) continue; // already committed (e.g. by a `sent` ack)
+        if (seen.has(uid)) continue;
+        seen.add(uid);
+        fresh.push({ entry, content, uid });
+      }
+      const existingRows = fresh.length === 0 ? [] : await messages.bulkGet(fresh.map((f) => f.uid));
+      const changed: Message[] = [];
+      const rows: MessageRow[] = [];
+      const ownSent: string[] = [];
+      fresh.forEach(({ entry, content, uid }, i) => {
+        const existing = existingRows[i];
+        if (existing?.id != null) return; // already committed (e.g. by a `sent` ack)
         const message: Message = {
           uid,
           conversationId,
@@ -224,10 +235,12 @@ export class DexieReplica implements Replica {
           createdAt: entry.createdAt,
           state: 'sent',
         };
-        await messages.put(messageToRow(message));
-        if (existing) await outbox.delete(entry.clientMsgId);
+        rows.push(messageToRow(message));
+        if (existing) ownSent.push(entry.clientMsgId);
         changed.push(message);
-      }
+      });
+      if (rows.length > 0) await messages.bulkPut(rows);
+      if (ownSent.length > 0) await outbox.bulkDelete(ownSent);
       const cursorText = cursor.toString();
       await conversations.put({ ...conv, cursor: cursorText, lastId: maxId(conv.lastId, cursorText) });
       return changed;
