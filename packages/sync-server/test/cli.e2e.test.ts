@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpApi } from '@tidings/client';
 import { testBackend } from './support/server.js';
+import { account, device, history, until } from './support/devices.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const cliMain = path.join(root, 'packages/client/src/cli/main.ts');
@@ -129,6 +130,37 @@ describe('the CLI, as the README shows it', () => {
       const bad = run(['--profile', one, 'devices', 'remove', 'nope'], s.url);
       expect(await bad.done).toBe(2);
       expect(bad.out()).toMatch(/^error: invalid_argument: /m);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('edits, reacts, deletes for everyone and mutes (convergent state, issue #7)', { timeout: 240_000 }, async () => {
+    const s = await (await testBackend('pglite')).start();
+    const dir = await mkdtemp(path.join(tmpdir(), 'tidings-cli-'));
+    const alice = path.join(dir, 'alice');
+    const ok = async (args: string[]): Promise<string> => {
+      const p = run(['--profile', alice, ...args], s.url);
+      expect(await p.done, `${args.join(' ')}\n${p.out()}`).toBe(0);
+      return p.out();
+    };
+    try {
+      const bob = await device(s.url, await account(s.url, 'cli-st-bob'), { mls: true });
+      await until([bob.client], async () => (await bob.api.keyPackageStock()).stock > 10, 30_000, 'bob keys');
+      await ok(['register', 'cli-st-alice', '--password', 'correct horse battery']);
+      const id = /sent (\d+) to/.exec(await ok(['send', 'cli-st-bob', 'lunch at 12']))?.[1] ?? '';
+      expect(await ok(['edit', 'cli-st-bob', id, 'lunch at 1'])).toMatch(`edited ${id}`);
+      expect(await ok(['react', 'cli-st-bob', id, '🍕'])).toMatch(`reacted 🍕 ${id}`);
+      const at = async () => (await history(bob.client, (await bob.client.conversations()).find((c) => c.kind === 'dm')?.id ?? (0n as never))).find((m) => String(m.id) === id);
+      await until([bob.client], async () => {
+        const m = await at();
+        return m?.content.kind === 'text' && m.content.text === 'lunch at 1' && m.annotations?.reactions['🍕'] !== undefined;
+      }, 60_000, 'bob sees the edit and the reaction');
+      expect(await ok(['delete', 'cli-st-bob', id, '--for-everyone'])).toMatch(`deleted ${id} for everyone`);
+      await until([bob.client], async () => (await at())?.annotations?.deleted != null, 60_000, 'deleted at bob');
+      expect(await ok(['mute', 'cli-st-bob', '--hours', '2'])).toMatch('muted cli-st-bob for 2 h');
+      const bad = run(['--profile', alice, 'edit', 'cli-st-bob', '12345', 'x'], s.url);
+      expect(await bad.done).toBe(1);
+      expect(bad.out()).toMatch(/^error: not_found: /m);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

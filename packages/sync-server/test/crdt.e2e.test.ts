@@ -20,8 +20,8 @@ async function find(d: Device, conv: ConversationId, uid: string): Promise<Messa
 }
 const textOf = (m: Message | null): string | null => (m?.content.kind === 'text' ? m.content.text : null);
 
-async function pair(prefix: string) {
-  const s = await (await testBackend('pglite')).start();
+async function pair(prefix: string, store: 'pglite' | 'postgres' = 'pglite') {
+  const s = await (await testBackend(store)).start();
   const a = await device(s.url, await account(s.url, `${prefix}-alice`), { mls: true });
   const b = await device(s.url, await account(s.url, `${prefix}-bob`), { mls: true });
   await Promise.all([keysReady(a), keysReady(b)]);
@@ -145,8 +145,9 @@ describe('convergent state through real engines', () => {
     await until(all, async () => (await find(b2, dm, uid))?.annotations?.reactions['🎉']?.[0] === String(a.creds.userId), 30_000, 'later update on the new device');
   });
 
-  it('the disappearing timer removes messages on every device, and the server sweep deletes their ciphertext', { timeout: 90_000 }, async () => {
-    const { s, a, b, dm } = await pair('crdt-ttl');
+  // The retention store's SQL runs on both store adapters.
+  it.each(['pglite', 'postgres'] as const)('the disappearing timer removes messages on every device, and the server sweep deletes their ciphertext (%s)', { timeout: 90_000 }, async (store) => {
+    const { s, a, b, dm } = await pair('crdt-ttl', store);
     const keep = await said(a, [b], dm, 'before the timer');
     await a.client.crdt.setDisappearingTimer(dm, 2);
     await until([a.client, b.client], async () => (await b.client.crdt.timer(dm)).seconds === 2, 30_000, 'timer everywhere');
