@@ -236,6 +236,10 @@ export function routes(): RouteSpec[] {
       body: (w) => fc.record({ user_ids: fc.array(uid(w), { minLength: 1, maxLength: 3 }) }),
     },
     { method: 'GET', path: '/v1/users/:id/devices', auth: true },
+    { method: 'GET', path: '/v1/devices', auth: true },
+    // Path ids here are never a real device (idSegment below), so the fuzzer cannot revoke its own world.
+    { method: 'DELETE', path: '/v1/devices/:id', auth: true },
+    { method: 'GET', path: '/v1/config', auth: false },
     {
       method: 'POST',
       path: '/v1/inbox',
@@ -524,14 +528,14 @@ export function declaredRoutes(sources: readonly string[]): { method: string; pa
   return out;
 }
 
-/** Every route file of the server (routes.ts anywhere, plus seed-api.ts and server.ts). */
+/** Every route file of the server (routes.ts or *-routes.ts anywhere, plus seed-api.ts and server.ts). */
 export function routeSources(srcDir: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const p = path.join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/^(routes|seed-api|server)\.ts$/.test(name)) out.push(readFileSync(p, 'utf8'));
+      else if (/^(routes|[a-z-]+-routes|seed-api|server)\.ts$/.test(name)) out.push(readFileSync(p, 'utf8'));
     }
   };
   walk(srcDir);
