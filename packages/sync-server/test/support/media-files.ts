@@ -3,7 +3,7 @@
  * formats, each carrying MARKER so a plaintext scan of the blob store has
  * something to look for, plus deterministic noise and stream helpers.
  */
-import { expect } from 'vitest';
+export { expectSameBytes } from '../../../client/test/media/same-bytes.js';
 
 export const MARKER = 'TIDINGS-PLAINTEXT-MARKER-7f3a9c';
 export const enc = new TextEncoder();
@@ -65,10 +65,4 @@ export function syntheticPdf(): Uint8Array {
       `3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >> endobj\n` +
       `4 0 obj << /Length ${text.length} >> stream\n${text}endstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`,
   );
-}
-
-/** Byte-for-byte equality, fast (vitest's deep toEqual walks a typed array element by element: seconds per MiB). */
-export function expectSameBytes(got: Uint8Array, want: Uint8Array): void {
-  expect(got.length, 'length').toBe(want.length);
-  expect(Buffer.compare(got, want), 'bytes differ').toBe(0);
 }
