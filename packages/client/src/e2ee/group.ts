@@ -33,7 +33,7 @@ import { decodeStoredGroup, encodeStoredGroup, type PendingCommit } from './grou
 import type { DeviceIdentity, DeviceRef } from './identity.js';
 import { newKeyPackage, openKeyPackage, parseKeyPackage } from './key-packages.js';
 import { leavesOf, memberAt, membersOf, type Member } from './members.js';
-import { CLIENT_CONFIG, decryptSenderData } from './mls-internals.js';
+import { CLIENT_CONFIG, openApplicationMessage } from './mls-internals.js';
 import type { ProviderKind } from './provider.js';
 import { loadSuite, parseSuiteName, type SuiteName } from './suite.js';
 import { conversationIdOf, decodeMessage, encodeMessage, groupIdOf } from './wire.js';
@@ -266,14 +266,11 @@ export class MlsGroup {
       if (past === undefined) this.checkEpoch(pm.groupId, pm.epoch, 'message');
       else if (!bytesEqual(pm.groupId, this.state.groupContext.groupId)) throw new E2eeError('unknown_group', 'message is for another group');
       try {
-        const result = await processPrivateMessage(this.state, pm, emptyPskIndex, this.impl);
-        if (result.kind !== 'applicationMessage') throw new E2eeError('invalid_message', 'expected an application message');
-        const senderData = await decryptSenderData(pm, past?.senderDataSecret ?? this.state.keySchedule.senderDataSecret, this.impl);
-        if (senderData === undefined) throw new E2eeError('decryption_failed', 'cannot read sender data');
-        const sender = memberAt(past?.ratchetTree ?? this.state.ratchetTree, senderData.leafIndex);
-        this.state = result.newState;
-        result.consumed.forEach(zeroOutUint8Array);
-        return { plaintext: result.message, sender: { userId: sender.userId, deviceId: sender.deviceId }, epoch: pm.epoch };
+        const opened = await openApplicationMessage(this.state, pm, this.impl);
+        const sender = memberAt(opened.tree, opened.senderLeaf);
+        this.state = opened.newState;
+        opened.consumed.forEach(zeroOutUint8Array);
+        return { plaintext: opened.plaintext, sender: { userId: sender.userId, deviceId: sender.deviceId }, epoch: pm.epoch };
       } catch (err) {
         throw wrapError('decryption_failed', 'cannot decrypt message', err);
       }
