@@ -42,6 +42,12 @@ export {
 export type { Conversation, ConversationKindName, ConversationWithUnread } from './model/conversation.js';
 export type { MemberDeliveryState, MemberReceipt, ReceiptsChange, UnreadChange } from './model/receipt.js';
 export type { PrivacySettings, PrivacySettingsPatch } from './model/settings.js';
+export type { ActRecord, EditRecord, MessageAnnotations } from './model/annotations.js';
+export type { ClientState } from './state/client-state.js';
+export type { ChatPrefs } from './state/account-state.js';
+export type { DisappearingTimer, GroupProfile } from './state/conversation-state.js';
+export type { DocStore, MessageEraser, StoredDoc } from './state/ports.js';
+export * as stateLimits from './state/limits.js';
 export { deliveryState, memberReceipts, summarize, type ReceiptInputs, type ReceiptSummary } from './receipts/delivery.js';
 export { parseSystemEvent, type SystemEvent } from './model/system-event.js';
 
