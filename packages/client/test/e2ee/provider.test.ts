@@ -9,9 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { expand as nobleExpand, extract as nobleExtract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
-import { getCiphersuiteFromName, type CiphersuiteImpl } from 'ts-mls';
+import { defaultCryptoProvider, getCiphersuiteFromName, type CiphersuiteImpl } from 'ts-mls';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FAST_PROVIDER_NAME } from '#e2ee-fast-provider';
 import { fastCryptoProvider as nodeProvider } from '../../src/e2ee/provider-node.js';
+import { providerOf } from '../../src/e2ee/provider.js';
 import { fastCryptoProvider as webProvider } from '../../src/e2ee/provider-web.js';
 import { DEFAULT_SUITE, MlsGroup, isE2eeError, loadSuite } from '../../src/e2ee/index.js';
 import { twoMemberGroups } from './devices.js';
@@ -25,6 +27,12 @@ const nonce12 = fc.uint8Array({ minLength: 12, maxLength: 12 });
 const RUNS = 40;
 
 describe('fast CryptoProviders agree with ts-mls default', () => {
+  it('Node picks the node:crypto provider by itself (the `node` export condition)', () => {
+    expect(FAST_PROVIDER_NAME).toBe('node:crypto');
+    expect(providerOf('fast')).toBe(nodeProvider);
+    expect(providerOf('reference')).toBe(defaultCryptoProvider);
+  });
+
   let ref: CiphersuiteImpl;
   const fast: Record<string, CiphersuiteImpl> = {};
 
