@@ -167,6 +167,12 @@ describe('media and verification', () => {
     expect(changed).not.toBe(fromBob);
     await bob.page.getByRole('button', { name: 'I compared the numbers again' }).click();
     await bob.page.getByTestId('identity-warning').waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+
+    // Alice removes the laptop from her devices screen (after confirming): the list is back to one.
+    alice.page.once('dialog', (dialog) => void dialog.accept());
+    await alice.page.getByRole('button', { name: /^Remove / }).click();
+    await expect.poll(() => devices.count(), { timeout: UI_TIMEOUT }).toBe(1);
+    expect(await devices.first().textContent()).toContain('(this device)');
     await laptop.context.close();
   });
 });

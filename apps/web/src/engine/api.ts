@@ -122,8 +122,10 @@ export interface EngineApi extends EngineTestHooks {
   settings(): Promise<PrivacySettings | null>;
   updateSettings(patch: Partial<PrivacySettings>): Promise<PrivacySettings>;
 
-  /** This user's active devices, as the server lists them (oldest first). */
+  /** This user's active devices, as the server lists them (oldest first), with identity-key fingerprints. */
   devices(): Promise<DeviceView[]>;
+  /** Revokes another of this user's devices; the engine then removes it from every encrypted group. */
+  removeDevice(deviceId: DeviceId): Promise<void>;
   /** The 60-digit safety number with a user (from both users' identity keys in the DM's MLS group). */
   safetyNumber(userId: UserId): Promise<string>;
   /** True when a member's identity keys changed in this conversation since first seen, until acknowledged. */
@@ -145,6 +147,8 @@ export interface DeviceView {
   readonly createdAt: number;
   /** This device (the one running this engine). */
   readonly current: boolean;
+  /** Fingerprint of its identity key as this account's self group holds it; null until it has joined. */
+  readonly fingerprint: string | null;
 }
 
 /**

@@ -4,7 +4,7 @@
  * the engine's events out to every subscribed view in batches. It runs in the
  * SharedWorker, or in the leader's dedicated worker where SharedWorker is missing.
  */
-import type { ConversationId, EntryId, PresenceItem, UserId } from '@tidings/shared';
+import type { ConversationId, DeviceId, EntryId, PresenceItem, UserId } from '@tidings/shared';
 import {
   BrowserWebSocketTransport,
   ConnectionState,
@@ -33,7 +33,7 @@ import type {
 import { AppStore, type StoredSession } from './app-store.js';
 import { MediaService } from './media.js';
 import { seedHistory } from './seed.js';
-import { listDevices, registerPushSubscription } from './server-calls.js';
+import { registerPushSubscription } from './server-calls.js';
 
 export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
@@ -197,7 +197,7 @@ export class EngineHost implements EngineApi {
       client.on('identityChanged', ({ conversationId, userId }) => this.emit({ type: 'identity', conversationId, userId })),
       client.on('error', (error) => this.emit({ type: 'error', message: error.message })),
     ];
-    const media = new MediaService({ serverUrl: this.options.serverUrl, token: credentials.token });
+    const media = new MediaService(client);
     this.running = { session, client, replica, media, offs };
     client.start();
     void this.rewatch();
@@ -297,8 +297,7 @@ export class EngineHost implements EngineApi {
 
   async sendFile(id: ConversationId, file: Blob, fileName: string, caption: string): Promise<MessageView> {
     const running = await this.engine();
-    const descriptor = await running.media.upload(id, file, fileName);
-    return toView(await running.client.sendMedia(id, descriptor, caption));
+    return toView(await running.media.send(id, file, fileName, caption));
   }
 
   async media(descriptor: MediaDescriptor): Promise<Blob> {
@@ -418,7 +417,13 @@ export class EngineHost implements EngineApi {
   // ---- devices and verification ----
 
   async devices(): Promise<DeviceView[]> {
-    return listDevices(this.options.serverUrl, (await this.engine()).session.credentials);
+    return (await this.engine()).client.devices();
+  }
+
+  async removeDevice(deviceId: DeviceId): Promise<void> {
+    const running = await this.engine();
+    if (deviceId === running.session.credentials.deviceId) throw new Error('this device signs out instead');
+    await running.client.removeDevice(deviceId);
   }
 
   async safetyNumber(userId: UserId): Promise<string> {
@@ -433,8 +438,6 @@ export class EngineHost implements EngineApi {
     await (await this.engine()).client.acknowledgeIdentity(id);
     this.emit({ type: 'chats' });
   }
-
-  // TODO(issue #9, MLS helper): `removeDevice(deviceId)` once TidingsClient has it (revoke on the server, remove the leaves from every group).
 
   // ---- test hooks (test builds only) ----
 

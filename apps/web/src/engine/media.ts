@@ -1,41 +1,30 @@
 /**
- * Media in the engine's worker: a picked file is re-encoded (images, through
- * browserImageCodec: OffscreenCanvas, which also drops EXIF), sealed with a
- * fresh key, uploaded (the server is asked first; interrupted uploads resume),
- * attached to the conversation and sent as a media message whose descriptor
- * (with the key) travels inside the MLS envelope. Downloads are decrypted and
- * verified here; the page only gets the plaintext Blob to show.
- *
- * TODO(@tidings/client/media): switch to the library's higher-level
- * `sendFile` / `download` once they land; this composes the same primitives.
+ * Media in the engine's worker, through TidingsClient's media layer: a picked
+ * file is re-encoded (images, through browserImageCodec: OffscreenCanvas,
+ * which also drops EXIF), sealed under a key from the conversation's MLS
+ * secret, uploaded once (deduplicated, resumable), attached and sent as a
+ * media message whose descriptor travels inside the envelope. Downloads are
+ * decrypted and verified here; the page only gets the plaintext Blob, and a
+ * few recent ones are kept for rows the virtual list re-mounts.
  */
 import type { ConversationId } from '@tidings/shared';
-import { browserImageCodec, MediaHttp, sealFile, type MediaDescriptor } from '@tidings/client/media';
+import type { Message, TidingsClient } from '@tidings/client';
+import { browserImageCodec, type MediaDescriptor } from '@tidings/client/media';
 
 /** Decrypted files kept in the worker for views that re-mount (scrolling a virtual list back). */
 const CACHE_ENTRIES = 24;
 /** Files above this size are not cached (they are fetched again when shown again), bytes. */
 const CACHE_MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-export interface MediaOptions {
-  readonly serverUrl: string;
-  readonly token: string;
-}
-
 export class MediaService {
-  private readonly http: MediaHttp;
   private readonly cache = new Map<string, Promise<Blob>>();
 
-  constructor(options: MediaOptions) {
-    this.http = new MediaHttp({ baseUrl: options.serverUrl, token: options.token });
-  }
+  constructor(private readonly client: TidingsClient) {}
 
-  /** Seals and uploads a file, and attaches it to the conversation; returns the descriptor to send. */
-  async upload(conversationId: ConversationId, file: Blob, fileName: string): Promise<MediaDescriptor> {
-    const sealed = await sealFile(file, { fileName, imageCodec: browserImageCodec });
-    await this.http.upload(sealed);
-    await this.http.attach(sealed.descriptor.blobId, conversationId.toString());
-    return sealed.descriptor;
+  /** Prepares, seals, uploads and sends a file; rejects (nothing sent) when the upload fails. */
+  async send(conversationId: ConversationId, file: Blob, fileName: string, caption: string): Promise<Message> {
+    const sent = await this.client.sendFile(conversationId, { data: file, name: fileName }, { caption, imageCodec: browserImageCodec });
+    return sent.message;
   }
 
   /** The decrypted, verified file a descriptor names. */
@@ -58,9 +47,8 @@ export class MediaService {
   }
 
   private async download(descriptor: MediaDescriptor): Promise<Blob> {
-    const plain = await this.http.download(descriptor);
     // Reading to the end runs the digest check; a tampered or truncated file rejects here.
-    const blob = await new Response(plain).blob();
+    const blob = await new Response(await this.client.download(descriptor)).blob();
     return new Blob([blob], { type: descriptor.mediaType });
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Your devices: every device signed in to this account (the server's list),
- * and how to link a new one. Each device has its own identity keys, so a new
- * device changes your safety numbers with everyone (they see a warning).
+ * Your devices: every device signed in to this account (the server's list,
+ * with each one's identity-key fingerprint), removing a lost one, and how to
+ * link a new one. Each device has its own identity keys, so a new device
+ * changes your safety numbers with everyone (they see a warning).
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceView, SessionInfo } from '../engine/api.js';
@@ -11,9 +12,16 @@ export function DevicesScreen({ session }: { session: SessionInfo }) {
   const link = useLink();
   const [devices, setDevices] = useState<DeviceView[] | null>(null);
   const [error, setError] = useState('');
+  const [version, setVersion] = useState(0);
+  const fail = (err: unknown) => setError(err instanceof Error ? err.message : String(err));
   useEffect(() => {
-    link.engine.devices().then(setDevices, (err: unknown) => setError(err instanceof Error ? err.message : String(err)));
-  }, [link]);
+    link.engine.devices().then(setDevices, fail);
+  }, [link, version]);
+  const remove = (d: DeviceView) => {
+    if (!confirm(`Remove “${d.name || 'Unnamed device'}”? It is signed out and can no longer read new messages.`)) return;
+    setError('');
+    link.engine.removeDevice(d.deviceId).then(() => setVersion((v) => v + 1), fail);
+  };
 
   return (
     <section class="panel" aria-labelledby="devices-title">
@@ -41,7 +49,12 @@ export function DevicesScreen({ session }: { session: SessionInfo }) {
                 <span class="hint">
                   Signed in {new Date(d.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
                 </span>
-                {/* TODO(issue #9): a "Remove" button once TidingsClient has removeDevice (the MLS helper is adding it): revoke on the server, then remove its leaves from every group. */}
+                <span class="hint">{d.fingerprint ? `Key fingerprint ${d.fingerprint}` : 'Not yet in your encrypted device group'}</span>
+                {!d.current && (
+                  <button type="button" class="link danger" onClick={() => remove(d)} aria-label={`Remove ${d.name || 'Unnamed device'}`}>
+                    Remove
+                  </button>
+                )}
               </li>
             ))}
           </ul>
@@ -60,8 +73,8 @@ export function DevicesScreen({ session }: { session: SessionInfo }) {
             <li>Your contacts will see that your security keys changed, and your safety numbers with them change. Compare them again.</li>
           </ol>
           <p class="hint">
-            Removing a device from here is not available yet. Signing out on a device deletes its copy of your messages and keys there, but
-            the server keeps listing it until device removal lands.
+            Lost a device? Remove it here: the server signs it out, and this device removes it from every encrypted conversation, so it cannot
+            read anything sent afterwards (what it already has stays on it).
           </p>
         </div>
       </div>

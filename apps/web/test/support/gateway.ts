@@ -4,8 +4,8 @@
  * talks to its own origin as it will in production. Each browser context gets
  * its own gateway (its own origin), which can be cut off to play "offline"
  * for everything that context does, its workers' sockets included, and which
- * counts WebSocket upgrades. Pages get the server's own Content-Security-Policy,
- * so the browser enforces in tests what it enforces in production.
+ * counts WebSocket upgrades. With `csp`, pages get the server's own
+ * Content-Security-Policy, so the browser enforces what it enforces in production.
  */
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -42,8 +42,8 @@ async function serverCsp(serverPort: number): Promise<string> {
   return csp;
 }
 
-export async function startGateway(distDir: string, serverPort: number): Promise<Gateway> {
-  const csp = await serverCsp(serverPort);
+export async function startGateway(distDir: string, serverPort: number, options: { csp?: boolean } = {}): Promise<Gateway> {
+  const csp = options.csp ? await serverCsp(serverPort) : null;
   let offline = false;
   let upgrades = 0;
   const sockets = new Set<net.Socket>();
@@ -120,7 +120,7 @@ export async function startGateway(distDir: string, serverPort: number): Promise
   };
 }
 
-async function serveStatic(distDir: string, pathname: string, res: http.ServerResponse, csp: string): Promise<void> {
+async function serveStatic(distDir: string, pathname: string, res: http.ServerResponse, csp: string | null): Promise<void> {
   const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
   const file = path.resolve(distDir, rel);
   if (!file.startsWith(path.resolve(distDir) + path.sep)) {
@@ -132,7 +132,7 @@ async function serveStatic(distDir: string, pathname: string, res: http.ServerRe
     const headers: Record<string, string> = { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' };
     // The shell and the service worker revalidate; hashed assets are immutable.
     headers['cache-control'] = rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-    if (file.endsWith('.html')) headers['content-security-policy'] = csp;
+    if (csp !== null && file.endsWith('.html')) headers['content-security-policy'] = csp;
     res.writeHead(200, headers).end(body);
   } catch {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

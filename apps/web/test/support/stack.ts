@@ -79,9 +79,12 @@ export interface Stack {
 export interface StackOptions {
   /** Build with the engine's test hooks (EngineTestHooks, e.g. seedHistory). Default false: the production build. */
   readonly testHooks?: boolean;
+  /** Serve pages with the sync server's Content-Security-Policy, as production does. Default true. */
+  readonly csp?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const stackOptions = options;
   const tmp = await mkdtemp(path.join(tmpdir(), 'tidings-web-'));
   const distDir = path.join(tmp, 'dist');
   const dataDir = path.join(tmp, 'data');
@@ -104,7 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     distDir,
     dataDir,
     async user(username, options = {}) {
-      const gateway = await startGateway(distDir, server.port);
+      const gateway = await startGateway(distDir, server.port, { csp: stackOptions.csp ?? true });
       gateways.push(gateway);
       const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
       if (options.noSharedWorker) await context.addInitScript('delete window.SharedWorker;');
