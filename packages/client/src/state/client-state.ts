@@ -105,19 +105,20 @@ export class ClientState {
 
   /** Messages as the app shows them: current edited text, and annotations when the state says anything. */
   async decorate(messages: readonly Message[]): Promise<Message[]> {
-    const out: Message[] = [];
-    for (const m of messages) {
-      const a = await this.annotations(m);
-      const said = a.edits.length > 0 || a.deleted !== null || a.pinned !== null || Object.keys(a.reactions).length > 0;
-      if (!said) {
-        out.push(m);
-        continue;
-      }
+    const byConversation = new Map<ConversationId, Map<string, string | null>>();
+    for (const m of messages) (byConversation.get(m.conversationId) ?? byConversation.set(m.conversationId, new Map()).get(m.conversationId)!).set(m.uid, String(m.senderUserId));
+    const found = new Map<string, MessageAnnotations>();
+    for (const [conversationId, senders] of byConversation) {
+      for (const [uid, a] of await this.deps.layer.read(conversationId, (d) => d.conversation.annotationsOf(senders))) found.set(uid, a);
+    }
+    return messages.map((m) => {
+      const a = found.get(m.uid);
+      const said = a && (a.edits.length > 0 || a.deleted !== null || a.pinned !== null || Object.keys(a.reactions).length > 0);
+      if (!a || !said) return m;
       const last = a.edits.at(-1);
       const content = last && m.content.kind === 'text' ? { kind: 'text' as const, text: last.text } : last && m.content.kind === 'media' ? { ...m.content, caption: last.text } : m.content;
-      out.push({ ...m, content, annotations: a });
-    }
-    return out;
+      return { ...m, content, annotations: a };
+    });
   }
 
   // ---- account (self conversation) ----

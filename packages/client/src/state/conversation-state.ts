@@ -145,15 +145,31 @@ export class ConversationState {
 
   /** Annotations of a message; edits only count when made by `sender` (the message's author). */
   annotations(uid: string, sender: string | null): MessageAnnotations {
-    const edits = this.edits.toArray().filter((e) => e.uid === uid && (sender === null || e.by === sender));
-    const reactions: Record<string, string[]> = {};
+    return this.annotationsOf(new Map([[uid, sender]])).get(uid)!;
+  }
+
+  /** Annotations of many messages (uid -> sender) in one pass over the document. */
+  annotationsOf(senders: ReadonlyMap<string, string | null>): Map<string, MessageAnnotations> {
+    const edits = new Map<string, EditRecord[]>();
+    for (const e of this.edits) {
+      if (!senders.has(e.uid)) continue;
+      const sender = senders.get(e.uid);
+      if (sender === null || e.by === sender) (edits.get(e.uid) ?? edits.set(e.uid, []).get(e.uid)!).push(e);
+    }
+    const reactions = new Map<string, Record<string, string[]>>();
     for (const key of this.reactions.keys()) {
       const [u, userId, emoji] = key.split(SEP);
-      if (u !== uid || userId === undefined || emoji === undefined) continue;
-      (reactions[emoji] ??= []).push(userId);
+      if (u === undefined || userId === undefined || emoji === undefined || !senders.has(u)) continue;
+      const byEmoji = reactions.get(u) ?? reactions.set(u, {}).get(u)!;
+      (byEmoji[emoji] ??= []).push(userId);
     }
-    for (const list of Object.values(reactions)) list.sort();
-    return { edits, deleted: this.deleted.get(uid) ?? null, reactions, pinned: this.pins.get(uid) ?? null };
+    const out = new Map<string, MessageAnnotations>();
+    for (const uid of senders.keys()) {
+      const r = reactions.get(uid) ?? {};
+      for (const list of Object.values(r)) list.sort();
+      out.set(uid, { edits: edits.get(uid) ?? [], deleted: this.deleted.get(uid) ?? null, reactions: r, pinned: this.pins.get(uid) ?? null });
+    }
+    return out;
   }
 
   pinnedUids(): string[] {
