@@ -38,6 +38,7 @@ interface ViteApi {
   build(config: Record<string, unknown>): Promise<unknown>;
 }
 interface BenchPage {
+  on(event: 'pageerror' | 'console', f: (x: { message?: string; text?: () => string }) => void): void;
   goto(url: string): Promise<unknown>;
   waitForFunction(f: () => boolean, arg: undefined, o: { timeout: number }): Promise<unknown>;
   evaluate<R, A>(f: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
@@ -137,10 +138,14 @@ async function browserRun(o: Options) {
   try {
     log('bundling the page with Vite (browser conditions)');
     await bundlePage(outDir);
-    const js = await readFile(path.join(outDir, 'page.js'));
+    // The page and any chunks Vite split off (ts-mls loads optional suites lazily).
     const server = createServer((req, res) => {
-      if (req.url === '/page.js') {
-        res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+      const file = path.normalize(path.join(outDir, (req.url ?? '/').split('?')[0] ?? '/'));
+      if (file.endsWith('.js') && file.startsWith(outDir + path.sep)) {
+        readFile(file).then(
+          (js) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(js),
+          () => res.writeHead(404).end(),
+        );
       } else {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>');
       }
@@ -151,6 +156,8 @@ async function browserRun(o: Options) {
     const browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
+      page.on('pageerror', (e) => log(`page error: ${e.message ?? ''}`));
+      page.on('console', (m) => log(`page console: ${m.text?.() ?? ''}`));
       await page.goto(`http://127.0.0.1:${port}/`);
       await page.waitForFunction(() => document.title === 'ready', undefined, { timeout: 60_000 });
       const version = browser.version();
