@@ -4,7 +4,7 @@
  * error and changes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { EntryType, type ConversationId } from '@tidings/shared';
+import { EntryType, ErrorCode, TidingsError, type ConversationId } from '@tidings/shared';
 import { openMemoryReplica } from '../src/node.js';
 import { messageUid } from '../src/model/message.js';
 import { LOCAL, StateLayer } from '../src/state/state-layer.js';
@@ -64,6 +64,21 @@ describe('state layer refusals', () => {
     await layer.mutate(CONV, (d) => d.conversation.deleteForEveryone('a:b', '1', 0, LOCAL));
     await expect(layer.mutate(CONV, (d) => d.conversation.edit('a:b', 'again', '1', 0, LOCAL))).rejects.toMatchObject({ code: 'conflict' });
     expect(sent).toHaveLength(1);
+    await replica.close();
+  });
+
+  it('a document too large for a snapshot entry keeps working: the change stands and is sent', async () => {
+    const replica = await openMemoryReplica(`state-${Math.random()}`);
+    const sent: boolean[] = [];
+    const layer = new StateLayer({
+      store: replica,
+      clock: new ManualClock(),
+      snapshotEvery: 1,
+      send: (_c, _d, snapshot) => (snapshot ? Promise.reject(new TidingsError(ErrorCode.PayloadTooLarge, 'too big')) : Promise.resolve(void sent.push(snapshot))),
+    });
+    await layer.mutate(CONV, (d) => d.conversation.setProfile({ name: 'still works' }, LOCAL));
+    expect(sent).toEqual([false]);
+    expect((await layer.read(CONV, (d) => d.conversation.profile())).name).toBe('still works');
     await replica.close();
   });
 });

@@ -10,7 +10,7 @@
  */
 import * as Y from 'yjs';
 import type { ConversationId, Entry } from '@tidings/shared';
-import { EntryType } from '@tidings/shared';
+import { EntryType, ErrorCode, TidingsError } from '@tidings/shared';
 import { Emitter, type Listener } from '../events/emitter.js';
 import type { Message } from '../model/message.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
@@ -184,9 +184,19 @@ export class StateLayer implements StateSink {
     if (changed) this.events.emit('changed', { conversationId });
   }
 
+  /**
+   * Posts the whole document as a Snapshot entry. A document too large for one
+   * entry (payload_too_large) is not snapshotted; the change that triggered it
+   * stands, and devices that can read the updates still converge.
+   */
   private async snapshot(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
     d.sinceSnapshot = 0;
-    await this.config.send(conversationId, Y.encodeStateAsUpdate(d.doc), true);
+    try {
+      await this.config.send(conversationId, Y.encodeStateAsUpdate(d.doc), true);
+    } catch (error) {
+      if (!(error instanceof TidingsError) || error.code !== ErrorCode.PayloadTooLarge) throw error;
+      this.logger.warn('state document too large for a snapshot entry', { conversationId: String(conversationId), error: error.message });
+    }
   }
 
   private async eraseDeleted(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
