@@ -57,3 +57,5 @@ export const MAX_INBOX_ITEM_BYTES = 768 * 1024;
 export const MAX_INBOX_ITEMS_PER_POST = 256;
 /** Most undelivered items one device's inbox holds; posts beyond it are refused. */
 export const MAX_INBOX_ITEMS_PER_DEVICE = 10_000;
+/** Longest disappearing-messages timer (the encrypted one in a conversation's state, and the retention a member tells the server): one year, in seconds. */
+export const MAX_DISAPPEARING_SECONDS = 365 * 24 * 3600;

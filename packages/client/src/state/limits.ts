@@ -11,8 +11,8 @@ export const MAX_REACTION_CHARS = 32;
 export const MAX_GROUP_DESCRIPTION_CHARS = 1024;
 /** Longest draft kept in the account document, in UTF-16 code units. */
 export const MAX_DRAFT_CHARS = 8192;
-/** Longest disappearing-messages timer: one year, in seconds. */
-export const MAX_DISAPPEARING_SECONDS = 365 * 24 * 3600;
+/** Longest disappearing-messages timer (shared with the server's retention). */
+export { MAX_DISAPPEARING_SECONDS } from '@tidings/shared';
 /** Shortest non-zero disappearing-messages timer, in seconds. */
 export const MIN_DISAPPEARING_SECONDS = 1;
 /** A device posts a compacting snapshot after this many updates (sent or received) since the last snapshot it saw. */

@@ -3,16 +3,16 @@
  * A member sets how long the server keeps the conversation's message
  * ciphertext (0: for ever). See THREAT_MODEL.md for what this tells the server.
  */
-import { ErrorCode, TidingsError } from '@tidings/shared';
+import { ErrorCode, MAX_DISAPPEARING_SECONDS, TidingsError } from '@tidings/shared';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Accounts } from '../accounts/service.js';
 import { authOf } from '../http/auth.js';
 import { anyIdSchema, parse } from '../http/validate.js';
-import { MAX_RETENTION_SECONDS, type RetentionStore } from './store.js';
+import type { RetentionStore } from './store.js';
 
 export function retentionRoutes(app: FastifyInstance, d: { accounts: Accounts; store: RetentionStore; clock: () => number }): void {
-  const Body = z.strictObject({ seconds: z.number().int().min(0).max(MAX_RETENTION_SECONDS) });
+  const Body = z.strictObject({ seconds: z.number().int().min(0).max(MAX_DISAPPEARING_SECONDS) });
   const Params = z.strictObject({ id: anyIdSchema });
 
   app.put('/v1/conversations/:id/retention', async (req) => {

@@ -10,8 +10,6 @@
 import { EntryType } from '@tidings/shared';
 import { big, str, type SqlClient } from '../storage/sql.js';
 
-/** Longest timer the server accepts: one year, in seconds (the client's MAX_DISAPPEARING_SECONDS). */
-export const MAX_RETENTION_SECONDS = 365 * 24 * 3600;
 /** Ciphertext stays this long after its timer ran out, in ms: devices that were offline for a moment can still expire it themselves. */
 export const RETENTION_GRACE_MS = 60_000;
 /** How often the sweep runs, in ms. */
