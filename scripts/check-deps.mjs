@@ -10,6 +10,8 @@ const ALLOWED = {
   'packages/sync-server': ['@tidings/shared'],
   'apps/web': ['@tidings/client', '@tidings/shared'],
 };
+// Sub-paths a package publishes in its package.json "exports" (entry points, not its internals).
+const PUBLIC_SUBPATHS = ['@tidings/client/node', '@tidings/client/media'];
 const problems = [];
 function* files(dir) {
   for (const name of readdirSync(dir)) {
@@ -33,7 +35,7 @@ for (const [pkg, allowed] of Object.entries(ALLOWED)) {
       if (spec.startsWith('@tidings/')) {
         const name = spec.split('/').slice(0, 2).join('/');
         if (!allowed.includes(name)) problems.push(`${file}: imports ${spec}, but ${pkg} may import only ${allowed.join(', ') || 'no workspace package'}`);
-        if (spec.split('/').length > 2 && !['@tidings/client/node'].includes(spec)) problems.push(`${file}: reaches into ${spec}; import the package entry instead`);
+        if (spec.split('/').length > 2 && !PUBLIC_SUBPATHS.includes(spec)) problems.push(`${file}: reaches into ${spec}; import the package entry instead`);
       } else if (spec.startsWith('.')) {
         const target = path.resolve(path.dirname(file), spec);
         if (!target.startsWith(path.resolve(pkg) + path.sep)) problems.push(`${file}: relative import ${spec} leaves ${pkg}`);
