@@ -14,7 +14,6 @@ import {
   type Conversation,
   type Credentials,
   type Envelope,
-  type Message,
   type PrivacySettings,
 } from '@tidings/client';
 import type { MediaDescriptor } from '@tidings/client/media';
@@ -31,6 +30,7 @@ import type {
   SessionInfo,
 } from './api.js';
 import { AppStore, type StoredSession } from './app-store.js';
+import { summarize, toView } from './views.js';
 import { MediaService } from './media.js';
 import { seedHistory } from './seed.js';
 import { registerPushSubscription } from './server-calls.js';
@@ -57,18 +57,6 @@ interface Running {
   readonly offs: (() => void)[];
 }
 
-export const toView = (m: Message): MessageView => ({
-  uid: m.uid,
-  conversationId: m.conversationId,
-  seq: m.seq,
-  id: m.id,
-  senderUserId: m.senderUserId,
-  content: m.content,
-  createdAt: m.createdAt,
-  state: m.state,
-});
-
-const fallbackName = (userId: UserId): string => `user ${userId.toString().slice(-4)}`;
 
 export class EngineHost implements EngineApi {
   private readonly store: Promise<AppStore>;
@@ -256,18 +244,10 @@ export class EngineHost implements EngineApi {
   }
 
   private async summary(running: Running, c: Conversation, unread: number): Promise<ChatSummary> {
-    const self = running.session.credentials.userId;
-    const [last] = await running.client.messages(c.id, { limit: 1 });
-    const peer = c.kind === 'dm' ? (c.members.find((m) => m !== self) ?? null) : null;
-    let title = c.name;
-    if (c.kind === 'dm') {
-      const names = peer ? await (await this.store).names([peer]) : new Map<UserId, string>();
-      title = peer ? (names.get(peer) ?? fallbackName(peer)) : 'Direct message';
-    } else if (title === '') {
-      title = c.kind === 'group' ? 'Group' : 'Conversation';
-    }
-    return { id: c.id, kind: c.kind, title, members: c.members, peer, left: c.left, unread, last: last ? toView(last) : null };
+    const store = await this.store;
+    return summarize(running.client, running.session.credentials.userId, c, unread, (ids) => store.names(ids));
   }
+
 
   async messages(id: ConversationId, limit: number, before?: string): Promise<MessageView[]> {
     const running = await this.engine();

@@ -107,7 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     distDir,
     dataDir,
     async user(username, options = {}) {
-      const gateway = await startGateway(distDir, server.port, { csp: stackOptions.csp ?? true });
+      const gateway = await startGateway(distDir, server.port, { csp: stackOptions.csp ?? process.env.TIDINGS_TEST_CSP !== '0' });
       gateways.push(gateway);
       const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
       if (options.noSharedWorker) await context.addInitScript('delete window.SharedWorker;');

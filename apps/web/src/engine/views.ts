@@ -1,0 +1,38 @@
+/** How the engine's records read to the views: messages without their sealed bodies, and chat-list rows. */
+import type { UserId } from '@tidings/shared';
+import type { Conversation, Message, TidingsClient } from '@tidings/client';
+import type { ChatSummary, MessageView } from './api.js';
+
+export const toView = (m: Message): MessageView => ({
+  uid: m.uid,
+  conversationId: m.conversationId,
+  seq: m.seq,
+  id: m.id,
+  senderUserId: m.senderUserId,
+  content: m.content,
+  createdAt: m.createdAt,
+  state: m.state,
+});
+
+
+const fallbackName = (userId: UserId): string => `user ${userId.toString().slice(-4)}`;
+
+/** One chat-list row: title (group name, or the DM peer's known username), newest message, unread count. */
+export async function summarize(
+  client: TidingsClient,
+  self: UserId,
+  c: Conversation,
+  unread: number,
+  names: (ids: readonly UserId[]) => Promise<Map<UserId, string>>,
+): Promise<ChatSummary> {
+  const [last] = await client.messages(c.id, { limit: 1 });
+  const peer = c.kind === 'dm' ? (c.members.find((m) => m !== self) ?? null) : null;
+  let title = c.name;
+  if (c.kind === 'dm') {
+    const known = peer ? await names([peer]) : new Map<UserId, string>();
+    title = peer ? (known.get(peer) ?? fallbackName(peer)) : 'Direct message';
+  } else if (title === '') {
+    title = c.kind === 'group' ? 'Group' : 'Conversation';
+  }
+  return { id: c.id, kind: c.kind, title, members: c.members, peer, left: c.left, unread, last: last ? toView(last) : null };
+}
