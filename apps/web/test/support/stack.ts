@@ -79,7 +79,7 @@ export interface Stack {
 export interface StackOptions {
   /** Build with the engine's test hooks (EngineTestHooks, e.g. seedHistory). Default false: the production build. */
   readonly testHooks?: boolean;
-  /** Serve pages with the sync server's Content-Security-Policy, as production does. Default true. */
+  /** Serve pages with the sync server's Content-Security-Policy, as production does. Default true (TIDINGS_TEST_CSP=0: off). */
   readonly csp?: boolean;
 }
 
