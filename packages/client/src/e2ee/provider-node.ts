@@ -118,7 +118,8 @@ function makeEd25519(): Signature {
   const signers = new KeyCache<KeyObject>();
   const verifiers = new KeyCache<KeyObject | null>();
   const signer = (signKey: Uint8Array): KeyObject =>
-    signers.get(toHex(signKey), () => createPrivateKey({ key: Buffer.from(ed25519Pkcs8(signKey)), format: 'der', type: 'pkcs8' }));
+    // Keyed by a digest, so no copy of the private key lives on as a string.
+    signers.get(createHash('sha256').update(signKey).digest('base64'), () => createPrivateKey({ key: Buffer.from(ed25519Pkcs8(signKey)), format: 'der', type: 'pkcs8' }));
   const verifier = (publicKey: Uint8Array): KeyObject | null =>
     verifiers.get(toHex(publicKey), () => {
       try {

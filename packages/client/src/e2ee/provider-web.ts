@@ -62,7 +62,8 @@ function makeEd25519(subtle: SubtleCrypto, base: Signature): Signature {
   const signers = new KeyCache<Promise<CryptoKey>>();
   const verifiers = new KeyCache<Promise<CryptoKey | null>>();
   const signer = (signKey: Uint8Array): Promise<CryptoKey> =>
-    signers.get(toHex(signKey), () => subtle.importKey('pkcs8', src(ed25519Pkcs8(signKey)), 'Ed25519', false, ['sign']));
+    // Keyed by a digest, so no copy of the private key lives on as a string.
+    signers.get(toHex(sha256(signKey)), () => subtle.importKey('pkcs8', src(ed25519Pkcs8(signKey)), 'Ed25519', false, ['sign']));
   const verifier = (publicKey: Uint8Array): Promise<CryptoKey | null> =>
     verifiers.get(toHex(publicKey), () =>
       subtle.importKey('raw', src(publicKey), 'Ed25519', false, ['verify']).catch(() => null), // not a key: every signature fails
