@@ -25,6 +25,8 @@ import {
   verify as edVerify,
   type KeyObject,
 } from 'node:crypto';
+import { expand } from '@noble/hashes/hkdf.js';
+import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import type { Ciphersuite, CiphersuiteImpl, CryptoProvider, Hash, Kdf, Rng, Signature } from 'ts-mls';
 import { toHex } from './bytes.js';
 import { AEAD_TAG_BYTES, KeyCache, ed25519Pkcs8, ed25519Spki, referenceImpl, withAead, type AeadPrimitive } from './provider.js';
@@ -50,32 +52,20 @@ function makeHash(alg: NodeHash): Hash {
   };
 }
 
-/** The most output HKDF-Expand can give: 255 blocks (RFC 5869 §2.3). */
-const HKDF_MAX_BLOCKS = 255;
+const NOBLE_HASH = { sha256, sha384, sha512 } as const;
 
 /**
- * HKDF (RFC 5869) on node:crypto's HMAC. node:crypto only offers
- * extract-and-expand in one call, while MLS calls Expand alone on derived
- * secrets, so §2.2/§2.3 are spelled out over the native HMAC; tests check
- * them against RFC 5869's vectors and @noble/hashes' HKDF.
+ * HKDF (RFC 5869). Extract is one HMAC (native); Expand comes from
+ * @noble/hashes, because node:crypto only offers extract-and-expand in one
+ * call while MLS calls Expand alone on derived secrets, and HKDF is not
+ * ours to write. Tests check both against RFC 5869's vectors.
  */
 function makeKdf(alg: NodeHash): Kdf {
-  const size = HASH_BYTES[alg];
   return {
-    size,
+    size: HASH_BYTES[alg],
     // An empty salt is HashLen zero bytes (§2.2), which HMAC's key padding makes identical.
     extract: async (salt, ikm) => hmac(alg, salt, ikm),
-    async expand(prk, info, len) {
-      const blocks = Math.ceil(len / size);
-      if (!Number.isInteger(len) || len < 0 || blocks > HKDF_MAX_BLOCKS) throw new RangeError(`HKDF-Expand length ${len} out of range`);
-      const out = new Uint8Array(blocks * size);
-      let prev: Uint8Array = new Uint8Array(0);
-      for (let i = 0; i < blocks; i++) {
-        prev = plain(createHmac(alg, prk).update(prev).update(info).update(Uint8Array.of(i + 1)).digest());
-        out.set(prev, i * size);
-      }
-      return out.length === len ? out : out.slice(0, len);
-    },
+    expand: async (prk, info, len) => expand(NOBLE_HASH[alg], prk, info, len),
   };
 }
 
