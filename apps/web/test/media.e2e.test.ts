@@ -11,18 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../build/png.js';
 import { ARTIFACTS, startStack, type Stack, type User } from './support/stack.js';
-import {
-  RECORD_CSP,
-  UI_TIMEOUT,
-  attach,
-  cspViolations,
-  newDm,
-  openChatAt,
-  send,
-  signIn,
-  signUp,
-  waitStatus,
-} from './support/app.js';
+import { RECORD_CSP, UI_TIMEOUT, attach, cspViolations, newDm, openChatAt, send, signIn, signUp, waitStatus } from './support/app.js';
 
 let stack: Stack;
 let alice: User;
@@ -50,6 +39,26 @@ async function filesUnder(dir: string): Promise<string[]> {
     if (e.isDirectory()) out.push(...(await filesUnder(p)));
     else if (e.isFile()) out.push(p);
   }
+  return out;
+}
+
+/** A mono 16-bit PCM WAV of a 440 Hz tone. */
+function toneWav(seconds: number, rate = 8000): Buffer {
+  const samples = Math.round(seconds * rate);
+  const out = Buffer.alloc(44 + samples * 2);
+  out.write('RIFF', 0, 'latin1');
+  out.writeUInt32LE(36 + samples * 2, 4);
+  out.write('WAVEfmt ', 8, 'latin1');
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20); // PCM
+  out.writeUInt16LE(1, 22); // mono
+  out.writeUInt32LE(rate, 24);
+  out.writeUInt32LE(rate * 2, 28);
+  out.writeUInt16LE(2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36, 'latin1');
+  out.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) out.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
   return out;
 }
 
@@ -110,6 +119,19 @@ describe('media and verification', () => {
       const [download] = await Promise.all([bob.page.waitForEvent('download', { timeout: UI_TIMEOUT }), chip.click()]);
       expect(download.suggestedFilename()).toBe('notes.txt');
       expect(Buffer.from(await readFile((await download.path())!)).equals(notes)).toBe(true);
+
+      // Audio: an <audio> element playing the decrypted blob (media-src allows blob:).
+      const wav = toneWav(0.5);
+      await attach(alice.page, [{ name: 'tone.wav', mimeType: 'audio/wav', buffer: wav }]);
+      const audio = bob.page.locator('.msg audio.media-audio');
+      await audio.waitFor({ timeout: UI_TIMEOUT });
+      const duration = await audio.evaluate(
+        (a: HTMLAudioElement) =>
+          new Promise<number>((resolve) =>
+            a.readyState >= 1 ? resolve(a.duration) : a.addEventListener('loadedmetadata', () => resolve(a.duration)),
+          ),
+      );
+      expect(duration).toBeCloseTo(0.5, 1);
       await bob.page.screenshot({ path: path.join(ARTIFACTS, 'conversation-media.png') });
 
       // The server's data directory (database and blob store) holds ciphertext only.
@@ -117,7 +139,13 @@ describe('media and verification', () => {
       const mediaFiles = files.filter((f) => f.includes(`${path.sep}media${path.sep}`));
       expect(mediaFiles.length).toBeGreaterThan(0);
       // The original's bytes, the document's, and the re-encoded image's WebP header ("WEBPVP8") must not appear.
-      const needles = [...windowsOf(png), ...windowsOf(notes).slice(0, 1), Buffer.from('WEBPVP8'), Buffer.from('harbour notes')];
+      const needles = [
+        ...windowsOf(png),
+        ...windowsOf(notes).slice(0, 1),
+        ...windowsOf(wav),
+        Buffer.from('WEBPVP8'),
+        Buffer.from('harbour notes'),
+      ];
       let largest = 0;
       for (const f of files) {
         const bytes = await readFile(f);
