@@ -2,9 +2,9 @@
  * Media and verification in Debian's Chromium, two people on their own
  * origins in front of one real sync server: an image re-encoded, encrypted,
  * uploaded and shown (blurred preview first, full image after download and
- * decryption, under the production CSP); a document downloaded and saved; audio
- * played from its decrypted blob; the
- * server's data directory holding no plaintext of either; the devices screen;
+ * decryption, under the production CSP); a document downloaded and saved;
+ * audio played from its decrypted blob; the server's data directory holding
+ * no plaintext of any of them; the devices screen (listing, removing);
  * the same safety number on both sides; and the warning a new device raises.
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
