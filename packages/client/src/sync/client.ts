@@ -87,6 +87,8 @@ export class TidingsClient {
   /** End-to-end encryption, when the envelope is MLS; null for the placeholder envelope. */
   private readonly e2ee: E2eeSession | null;
   private stateSink: StateSink = ignoreState;
+  /** A flush is queued and has not started (see requestFlush). */
+  private flushQueued = false;
   private readonly stateWiring: StateWiring;
   /** Convergent state (edits, deletions, reactions, pins, group profile, timer; archive, mute, drafts): see state/client-state.ts. */
   readonly crdt: ClientState;
@@ -101,7 +103,7 @@ export class TidingsClient {
       config.replica,
       clock,
       (attempts) => jitteredDelay(attempts, backoff, random),
-      () => this.enqueue(this.session, () => this.flushOutbox()),
+      () => this.requestFlush(),
     );
     this.idle = new IdleWaiters(clock, () => this.isIdle());
     const self = config.credentials.userId;
@@ -134,6 +136,7 @@ export class TidingsClient {
     this.connection = new Connection(this.config, {
       connecting: () => {
         this.session += 1;
+        this.flushQueued = false;
         this.welcomed = false;
         this.synced = false;
         this.sender.reset();
@@ -165,7 +168,7 @@ export class TidingsClient {
         clock,
         newClientMsgId,
         exclusive: (task) => this.exclusive(task),
-        requestFlush: () => this.enqueue(this.session, () => this.flushOutbox()),
+        requestFlush: () => this.requestFlush(),
         ackInbox: (upto) => void this.ackInbox(upto),
         stateReceived: (conversationId, entry, data) => this.stateSink.received(conversationId, entry, data),
         messageChanged: (message) => {
@@ -248,7 +251,7 @@ export class TidingsClient {
     const body = await this.sealForOutbox(conversationId, content);
     const clientMsgId = this.config.newClientMsgId();
     await this.config.replica.enqueueEntry({ clientMsgId, conversationId, type: entryTypeOf(content, snapshot), body, createdAt: this.localTime(), attempts: 0 });
-    if (this.welcomed) this.enqueue(this.session, () => this.flushOutbox());
+    if (this.welcomed) this.requestFlush();
     return clientMsgId;
   }
 
@@ -279,7 +282,7 @@ export class TidingsClient {
     };
     await replica.enqueue(message, { clientMsgId, conversationId, type, body, createdAt, attempts: 0 });
     this.events.emit('message', message);
-    if (this.welcomed) this.enqueue(this.session, () => this.flushOutbox());
+    if (this.welcomed) this.requestFlush();
     return message;
   }
 
@@ -496,6 +499,20 @@ export class TidingsClient {
       () => this.idle.poke(),
     );
     return run;
+  }
+
+  /**
+   * Queues one outbox flush unless one is already queued and not yet started:
+   * a burst of sends costs one pass over the outbox, not one pass per send
+   * (each pass reads every pending item).
+   */
+  private requestFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    this.enqueue(this.session, () => {
+      this.flushQueued = false;
+      return this.flushOutbox();
+    });
   }
 
   private enqueue(session: number, task: () => Promise<void>): void {
