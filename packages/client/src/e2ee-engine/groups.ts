@@ -13,6 +13,7 @@ import type { KeyStore } from '../keys/key-store.js';
 export class GroupCache {
   private identityPromise: Promise<DeviceIdentity> | undefined;
   private readonly loaded = new Map<ConversationId, MlsGroup | null>();
+  private readonly loading = new Map<ConversationId, Promise<void>>();
 
   constructor(
     private readonly store: KeyStore,
@@ -34,12 +35,31 @@ export class GroupCache {
     })());
   }
 
+  /**
+   * The one loaded instance of a conversation's group. Concurrent first calls
+   * (the engine queue and an app call such as groupState or a media key) share
+   * one load: two instances restored from the same bytes would each ratchet on
+   * their own, and the stale one could later replace the other in the cache,
+   * so this device would encrypt at a generation it already used (the
+   * recipient cannot open the second message) or re-open used keys.
+   */
   async get(conversationId: ConversationId): Promise<MlsGroup | undefined> {
     if (!this.loaded.has(conversationId)) {
-      const bytes = await this.store.loadGroup(conversationId);
-      this.loaded.set(conversationId, bytes === null ? null : await MlsGroup.restore(bytes));
+      let loading = this.loading.get(conversationId);
+      if (loading === undefined) {
+        loading = this.load(conversationId).finally(() => this.loading.delete(conversationId));
+        this.loading.set(conversationId, loading);
+      }
+      await loading;
     }
     return this.loaded.get(conversationId) ?? undefined;
+  }
+
+  /** Reads the stored group; a save or discard that happened meanwhile is newer and wins. */
+  private async load(conversationId: ConversationId): Promise<void> {
+    const bytes = await this.store.loadGroup(conversationId);
+    const group = bytes === null ? null : await MlsGroup.restore(bytes);
+    if (!this.loaded.has(conversationId)) this.loaded.set(conversationId, group);
   }
 
   /** Stores a group's current state (after create, join, commit, encrypt or decrypt). */
