@@ -19,6 +19,7 @@ export type { Envelope, Content } from './envelope/envelope.js';
 export { MAX_CAPTION_CHARS, encodeContent, decodeContent } from './envelope/content.js';
 export { UnencryptedEnvelope } from './envelope/unencrypted.js';
 export { MlsEnvelope, DEFAULT_KEY_PACKAGE_TARGET, type MlsEnvelopeOptions } from './e2ee-engine/mls-envelope.js';
+export { DEFAULT_SUITE, SUPPORTED_SUITES, parseSuiteName, type SuiteName } from './e2ee/suite.js';
 export { Unreadable } from './e2ee-engine/log-reader.js';
 export type { KeyStore } from './keys/key-store.js';
 export type { E2eeJournal, PeerKeys } from './keys/journal.js';

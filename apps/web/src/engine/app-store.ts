@@ -57,6 +57,15 @@ export class AppStore {
     return this.put('kv', 'session', session);
   }
 
+  /** The deployment's MLS ciphersuite as last read from the server (so the app starts offline with it). */
+  suite(): Promise<string | undefined> {
+    return this.get<string>('kv', 'mls-suite');
+  }
+
+  saveSuite(name: string): Promise<void> {
+    return this.put('kv', 'mls-suite', name);
+  }
+
   async clearSession(): Promise<void> {
     const tx = this.db.transaction(['kv', 'drafts'], 'readwrite');
     tx.objectStore('kv').delete('session');

@@ -39,7 +39,7 @@ export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
   readonly serverUrl: string;
   /** Makes the envelope for a signed-in device. Injected so MLS can replace the placeholder. */
-  readonly envelope: (credentials: Credentials) => Envelope;
+  readonly envelope: (credentials: Credentials) => Envelope | Promise<Envelope>;
   /** Device name sent on sign-in. */
   readonly deviceName: string;
 }
@@ -161,7 +161,7 @@ export class EngineHost implements EngineApi {
       credentials,
       replica,
       transport: new BrowserWebSocketTransport(),
-      envelope: this.options.envelope(credentials),
+      envelope: await this.options.envelope(credentials),
     });
     const offs = [
       client.on('status', (status) => this.emit({ type: 'status', status })),

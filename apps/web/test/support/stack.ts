@@ -81,6 +81,8 @@ export interface StackOptions {
   readonly testHooks?: boolean;
   /** Serve pages with the sync server's Content-Security-Policy, as production does. Default true (TIDINGS_TEST_CSP=0: off). */
   readonly csp?: boolean;
+  /** The deployment's MLS ciphersuite (the server's MLS_CIPHERSUITE). Default: the server's default. */
+  readonly mlsSuite?: typeof DEFAULTS.mlsSuite;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -98,6 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redisUrl: undefined,
     logLevel: 'silent',
     rateLimit: false,
+    ...(options.mlsSuite ? { mlsSuite: options.mlsSuite } : {}),
   });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const gateways: Gateway[] = [];
