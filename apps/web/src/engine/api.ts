@@ -4,7 +4,7 @@
  * keys never cross it: they stay in the worker that runs the engine.
  */
 import type { ConversationId, DeviceId, EntryId, PresenceItem, UserId } from '@tidings/shared';
-import type { ConnectionState, ConversationKindName, MessageContent, MessageState, PrivacySettings } from '@tidings/client';
+import type { ConnectionState, ConversationKindName, MessageAnnotations, MessageContent, MessageState, PrivacySettings } from '@tidings/client';
 import type { MediaDescriptor } from '@tidings/client/media';
 
 /** Who is signed in on this origin. */
@@ -26,7 +26,19 @@ export interface MessageView {
   readonly createdAt: number;
   /** Stored state; a view derives delivered/read for its own sent messages from a ReceiptView. */
   readonly state: MessageState;
+  /** Edits, deletion for everyone, reactions and pin from the conversation's state (null when it says nothing). */
+  readonly annotations: MessageAnnotations | null;
 }
+
+/** What a user can do to one message (see state-calls.ts). */
+export type MessageAction =
+  | { readonly type: 'react'; readonly emoji: string; readonly on: boolean }
+  /** Own text messages (or the caption of own media). */
+  | { readonly type: 'edit'; readonly text: string }
+  /** Own messages: erased on every device. */
+  | { readonly type: 'deleteForEveryone' }
+  /** Removed from this device only. */
+  | { readonly type: 'deleteForMe' };
 
 /** The other members' lowest receipt positions in one conversation (null when there are none). */
 export interface ReceiptView {
@@ -56,6 +68,8 @@ export type EngineEvent =
   | { readonly type: 'status'; readonly status: ConnectionState }
   /** A message was added or changed (optimistic send, arrival, sent ack, failure). */
   | { readonly type: 'message'; readonly message: MessageView }
+  /** A conversation's convergent state changed (edits, deletions, reactions); `removed` rows are erased or gone here. */
+  | { readonly type: 'state'; readonly conversationId: ConversationId; readonly removed: readonly string[] }
   /** Receipt positions moved in a conversation. */
   | { readonly type: 'receipts'; readonly conversationId: ConversationId; readonly receipts: ReceiptView }
   /** The chat list changed (conversation added or changed, unread counts). */
@@ -100,6 +114,10 @@ export interface EngineApi extends EngineTestHooks {
   /** The decrypted, verified file of a media message (downloaded once, then cached in the engine). */
   media(descriptor: MediaDescriptor): Promise<Blob>;
   markRead(id: ConversationId): Promise<void>;
+  /** Reacts to, edits or deletes one message; rejects with the client's typed error when not allowed. */
+  messageAction(id: ConversationId, uid: string, action: MessageAction): Promise<void>;
+  /** Current views of these loaded messages (after a `state` event); removed rows are absent. */
+  refreshMessages(id: ConversationId, uids: readonly string[]): Promise<MessageView[]>;
 
   draft(id: ConversationId): Promise<string>;
   saveDraft(id: ConversationId, text: string): Promise<void>;

@@ -23,6 +23,7 @@ import type {
   EngineApi,
   EngineEvent,
   EngineListener,
+  MessageAction,
   MessageView,
   PushPreview,
   PushSubscriptionData,
@@ -34,6 +35,7 @@ import { summarize, toView } from './views.js';
 import { MediaService } from './media.js';
 import { seedHistory } from './seed.js';
 import { registerPushSubscription } from './server-calls.js';
+import { applyMessageAction, refreshMessages } from './state-calls.js';
 
 export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
@@ -175,6 +177,10 @@ export class EngineHost implements EngineApi {
         );
       }),
       client.on('unread', () => this.emit({ type: 'chats' })),
+      client.on('state', ({ conversationId, removed }) => {
+        this.emit({ type: 'state', conversationId, removed });
+        this.emit({ type: 'chats' }); // the row's last-message preview may have been edited or deleted
+      }),
       client.on('conversation', () => {
         this.emit({ type: 'chats' });
         void this.rewatch();
@@ -287,6 +293,15 @@ export class EngineHost implements EngineApi {
   async markRead(id: ConversationId): Promise<void> {
     const running = await this.engine();
     await running.client.markRead(id);
+  }
+
+  async messageAction(id: ConversationId, uid: string, action: MessageAction): Promise<void> {
+    await applyMessageAction((await this.engine()).client, id, uid, action);
+  }
+
+  async refreshMessages(id: ConversationId, uids: readonly string[]): Promise<MessageView[]> {
+    const running = await this.engine();
+    return refreshMessages(running.client, running.replica, id, uids);
   }
 
   async draft(id: ConversationId): Promise<string> {

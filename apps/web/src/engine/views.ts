@@ -12,6 +12,7 @@ export const toView = (m: Message): MessageView => ({
   content: m.content,
   createdAt: m.createdAt,
   state: m.state,
+  annotations: m.annotations ?? null,
 });
 
 

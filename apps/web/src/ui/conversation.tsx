@@ -14,11 +14,32 @@ import { VirtualList } from './virtual-list.js';
 import { Composer } from './composer.js';
 import { MediaContent } from './media-view.js';
 import { IdentityWarning } from './safety.js';
+import { EditBox, MessageMenu, Reactions } from './message-actions.js';
 
 /** Messages read from the replica when a conversation opens. */
 const PAGE = 60;
 /** Messages per older page on scroll-back: large enough that a long scroll is a few hundred reads, not thousands. */
 const HISTORY_PAGE = 1000;
+/** Newest loaded messages re-read after a state change (edits, reactions, deletions are nearly always recent). */
+const REFRESH = 2000;
+
+/** Applies a re-read: fresh rows replace content and annotations; asked-for rows that are absent were removed here. */
+function applyRefresh(list: readonly MessageView[], asked: ReadonlySet<string>, fresh: readonly MessageView[]): MessageView[] {
+  const byUid = new Map(fresh.map((m) => [m.uid, m]));
+  return list.flatMap((m) => {
+    const f = byUid.get(m.uid);
+    if (f) return [{ ...m, content: f.content, annotations: f.annotations }];
+    return asked.has(m.uid) ? [] : [m];
+  });
+}
+
+/** A `message` event carries the stored row without the state's edits: keep what the last re-read said. */
+function keepAnnotations(list: readonly MessageView[], m: MessageView): MessageView {
+  if (m.annotations) return m;
+  let old: MessageView | undefined;
+  for (let i = list.length - 1; i >= 0 && !old; i--) if (list[i]!.uid === m.uid) old = list[i];
+  return old?.annotations ? { ...m, content: old.content, annotations: old.annotations } : m;
+}
 
 export function ConversationView({ id, session }: { id: ConversationId; session: SessionInfo }) {
   const link = useLink();
@@ -32,6 +53,13 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
   const atBottom = useRef(true);
 
   const reloadChat = useFrameCoalesced(() => void link.engine.chat(id).then(setChat));
+  const latest = useRef(messages);
+  latest.current = messages;
+  const refresh = useFrameCoalesced(() => {
+    const uids = latest.current.slice(-REFRESH).map((m) => m.uid);
+    const asked = new Set(uids);
+    void link.engine.refreshMessages(id, uids).then((fresh) => setMessages((list) => applyRefresh(list, asked, fresh)));
+  });
 
   useEffect(() => {
     let live = true;
@@ -58,7 +86,8 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
   }, [link, id]);
 
   useEngineEvent((e) => {
-    if (e.type === 'message' && e.message.conversationId === id) setMessages((list) => upsertSorted(list, e.message));
+    if (e.type === 'message' && e.message.conversationId === id) setMessages((list) => upsertSorted(list, keepAnnotations(list, e.message)));
+    else if (e.type === 'state' && e.conversationId === id) refresh();
     else if (e.type === 'receipts' && e.conversationId === id) setReceipts(e.receipts);
     else if (e.type === 'typing' && e.conversationId === id) setTypers(e.userIds);
     else if (e.type === 'chats' || e.type === 'names') reloadChat();
@@ -176,24 +205,38 @@ function Bubble({
 }) {
   const link = useLink();
   const sender = useName(group ? message.senderUserId : null);
+  const [editing, setEditing] = useState(false);
   if (message.content.kind === 'system') {
     return <div class="system">{messageText(message, session.userId, link)}</div>;
   }
   const mine = message.senderUserId === session.userId;
   const state = tickState(message, session.userId, receipts);
+  const deleted = message.annotations?.deleted != null;
+  const edited = !deleted && (message.annotations?.edits.length ?? 0) > 0;
   return (
-    <div class={mine ? 'msg mine' : 'msg'} data-state={mine ? state : undefined}>
+    <div class={mine ? 'msg mine' : 'msg'} data-state={mine ? state : undefined} data-deleted={deleted ? '' : undefined}>
       <div class="bubble">
         {group && !mine && <div class="sender">{sender}</div>}
-        {message.content.kind === 'media' && <MediaContent media={message.content.media} />}
-        {(message.content.kind !== 'media' || message.content.caption !== '') && (
-          <span class="text">{messageText(message, session.userId, link)}</span>
+        {deleted ? (
+          <span class="deleted-note">This message was deleted</span>
+        ) : editing ? (
+          <EditBox message={message} onDone={() => setEditing(false)} />
+        ) : (
+          <>
+            {message.content.kind === 'media' && <MediaContent media={message.content.media} />}
+            {(message.content.kind !== 'media' || message.content.caption !== '') && (
+              <span class="text">{messageText(message, session.userId, link)}</span>
+            )}
+          </>
         )}
+        <Reactions message={message} session={session} />
         <span class="meta">
+          {edited && <span class="edited">edited</span>}
           <time>{clockTime(message.createdAt)}</time>
           {mine && <Tick state={state} />}
         </span>
       </div>
+      <MessageMenu message={message} session={session} onEdit={() => setEditing(true)} />
     </div>
   );
 }

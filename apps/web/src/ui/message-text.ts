@@ -33,6 +33,7 @@ export function messageText(m: MessageView, self: UserId, link: EngineLink): str
 }
 
 export function preview(m: MessageView, self: UserId, link: EngineLink): string {
+  if (m.annotations?.deleted) return 'This message was deleted';
   const text = messageText(m, self, link);
   return m.content.kind === 'text' && m.senderUserId === self ? `You: ${text}` : text;
 }

@@ -1,0 +1,80 @@
+/**
+ * Edits, deletions and reactions in the web app, end to end in Chromium: two
+ * people on their own origins in front of one real sync server. The actions
+ * go through the per-message menu (keyboard for the reaction), travel as
+ * encrypted CRDT state, and the other side's conversation view re-reads on the
+ * engine's `state` event.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, startStack, type Stack } from './support/stack.js';
+import { UI_TIMEOUT, newDm, openChatAt, send, signUp, waitMessage } from './support/app.js';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  stack = await startStack();
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** The newest message row whose text is exactly `text`. */
+const row = (page: Page, text: string): Locator =>
+  page.locator('.msg', { has: page.locator('.text', { hasText: new RegExp(`^${text}$`) }) }).last();
+
+/** Opens a row's action menu and chooses an item by its accessible name. */
+async function choose(page: Page, text: string, item: string): Promise<void> {
+  await row(page, text).getByRole('button', { name: 'Message actions' }).click({ timeout: UI_TIMEOUT });
+  await page.getByRole('menuitem', { name: item, exact: true }).click({ timeout: UI_TIMEOUT });
+}
+
+describe('message state in the web app', () => {
+  it('a reaction, an edit and a delete for everyone reach the other person', { timeout: 60_000 }, async () => {
+    const alice = await stack.user('alice');
+    const bob = await stack.user('bob');
+    await signUp(alice.page, 'alice');
+    await signUp(bob.page, 'bob');
+    await newDm(alice.page, 'bob');
+    await send(alice.page, 'lunch at noon?');
+    await openChatAt(bob.page, 0);
+    await waitMessage(bob.page, 'lunch at noon\\?');
+
+    // Bob reacts with the keyboard: focus the menu button, Enter opens the menu on its first item (👍), Enter chooses it.
+    await row(bob.page, 'lunch at noon\\?').getByRole('button', { name: 'Message actions' }).focus();
+    await bob.page.keyboard.press('Enter');
+    await expect.poll(() => bob.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), { timeout: UI_TIMEOUT }).toBe('React 👍');
+    await bob.page.keyboard.press('Enter');
+    await expect.poll(() => bob.page.getByRole('menu').count()).toBe(0);
+    await row(alice.page, 'lunch at noon\\?').getByRole('button', { name: '👍 1' }).waitFor({ timeout: UI_TIMEOUT });
+    await row(bob.page, 'lunch at noon\\?').locator('.reaction.mine[data-emoji="👍"]').waitFor({ timeout: UI_TIMEOUT });
+
+    // Alice edits her message: Bob sees the new text with the edited marker; the reaction stays.
+    await choose(alice.page, 'lunch at noon\\?', 'Edit');
+    const box = alice.page.getByLabel('Edit message');
+    await box.fill('lunch at one?');
+    await box.press('Enter');
+    await waitMessage(bob.page, 'lunch at one\\?');
+    const edited = row(bob.page, 'lunch at one\\?');
+    await edited.locator('.edited', { hasText: 'edited' }).waitFor({ timeout: UI_TIMEOUT });
+    await edited.getByRole('button', { name: '👍 1' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await bob.page.getByText('lunch at noon?').count()).toBe(0);
+    // Bob may not edit or delete Alice's message for everyone: the menu does not offer it.
+    await edited.getByRole('button', { name: 'Message actions' }).click();
+    expect(await bob.page.getByRole('menuitem', { name: 'Edit' }).count()).toBe(0);
+    expect(await bob.page.getByRole('menuitem', { name: 'Delete for everyone' }).count()).toBe(0);
+    await bob.page.keyboard.press('Escape');
+    await expect.poll(() => bob.page.getByRole('menu').count()).toBe(0);
+
+    // Alice deletes it for everyone: Bob sees the placeholder, and neither text nor reaction remains on his page.
+    await choose(alice.page, 'lunch at one\\?', 'Delete for everyone');
+    const placeholder = bob.page.locator('.msg[data-deleted] .deleted-note', { hasText: 'This message was deleted' });
+    await placeholder.waitFor({ timeout: UI_TIMEOUT });
+    await alice.page.locator('.msg[data-deleted] .deleted-note').waitFor({ timeout: UI_TIMEOUT });
+    expect(await bob.page.getByText(/lunch at/).count()).toBe(0);
+    expect(await bob.page.locator('.reaction').count()).toBe(0);
+  });
+});
