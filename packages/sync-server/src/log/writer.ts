@@ -127,12 +127,9 @@ export class LogWriter {
     return this.queue.splice(0, n);
   }
 
-  private async commit(reqs: readonly NewEntry[]): Promise<{ outcomes: Outcome[]; committed: CommittedBatch }> {
+  private commit(reqs: readonly NewEntry[]): Promise<{ outcomes: Outcome[]; committed: CommittedBatch }> {
     const { db, ids, clock } = this.opts;
-    // The writes are issued, not awaited, inside the transaction, so COMMIT goes out right behind
-    // them (one round trip on a pipelined connection). If a write fails, Postgres turns that COMMIT
-    // into a rollback, and awaiting `written` below fails the whole batch: nothing is acked.
-    const { written, ...result } = await db.transaction(async (tx) => {
+    return db.transaction(async (tx) => {
       const convIds = reqs.map((r) => r.conversationId);
       // Three statements issued together (one round trip on a pipelined connection), run in this
       // order: the members and idempotency reads start after the locks are held, each with its own
@@ -171,11 +168,9 @@ export class LogWriter {
         fresh.push(entry);
         return { ok: true, result: { entry, duplicate: false } };
       });
-      const written = Promise.all([insertEntries(tx, fresh), setEpochs(tx, epochsMoved)]);
-      written.catch(() => undefined); // awaited below once the transaction has ended
-      return { outcomes, committed: { entries: fresh, replayed, members }, written };
+      await insertEntries(tx, fresh);
+      await setEpochs(tx, epochsMoved);
+      return { outcomes, committed: { entries: fresh, replayed, members } };
     });
-    await written;
-    return result;
   }
 }
