@@ -33,7 +33,7 @@ async function choose(page: Page, text: string, item: string): Promise<void> {
 }
 
 describe('message state in the web app', () => {
-  it('a reaction, an edit and a delete for everyone reach the other person', { timeout: 60_000 }, async () => {
+  it('a reaction, an edit and a delete for everyone reach the other person; delete for me stays local', { timeout: 60_000 }, async () => {
     const alice = await stack.user('alice');
     const bob = await stack.user('bob');
     await signUp(alice.page, 'alice');
@@ -76,5 +76,12 @@ describe('message state in the web app', () => {
     await alice.page.locator('.msg[data-deleted] .deleted-note').waitFor({ timeout: UI_TIMEOUT });
     expect(await bob.page.getByText(/lunch at/).count()).toBe(0);
     expect(await bob.page.locator('.reaction').count()).toBe(0);
+
+    // Bob deletes the placeholder for himself: gone from his page (and his chat-list preview), still on Alice's.
+    await bob.page.locator('.msg[data-deleted]').getByRole('button', { name: 'Message actions' }).click();
+    await bob.page.getByRole('menuitem', { name: 'Delete for me', exact: true }).click();
+    await expect.poll(() => bob.page.locator('.msg[data-deleted]').count(), { timeout: UI_TIMEOUT }).toBe(0);
+    await expect.poll(() => bob.page.getByText('This message was deleted').count(), { timeout: UI_TIMEOUT }).toBe(0);
+    expect(await alice.page.locator('.msg[data-deleted]').count()).toBe(1);
   });
 });

@@ -30,6 +30,9 @@ export interface MessageView {
   readonly annotations: MessageAnnotations | null;
 }
 
+/** Most messages a view asks `refreshMessages` to re-read at once (its newest loaded ones). */
+export const MAX_REFRESH = 2_000;
+
 /** What a user can do to one message (see state-calls.ts). */
 export type MessageAction =
   | { readonly type: 'react'; readonly emoji: string; readonly on: boolean }

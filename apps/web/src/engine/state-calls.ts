@@ -6,11 +6,8 @@
  */
 import type { ConversationId } from '@tidings/shared';
 import type { Message, TidingsClient } from '@tidings/client';
-import type { MessageAction, MessageView } from './api.js';
+import { MAX_REFRESH, type MessageAction, type MessageView } from './api.js';
 import { toView } from './views.js';
-
-/** Upper bound on uids re-read at once; a view asks for what it has loaded. */
-export const MAX_REFRESH = 2_000;
 
 /** Applies one action to one message of a conversation. */
 export async function applyMessageAction(client: TidingsClient, id: ConversationId, uid: string, action: MessageAction): Promise<void> {

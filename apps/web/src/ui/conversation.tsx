@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ConversationId, UserId } from '@tidings/shared';
-import type { ChatSummary, MessageView, ReceiptView, SessionInfo } from '../engine/api.js';
+import { MAX_REFRESH, type ChatSummary, type MessageView, type ReceiptView, type SessionInfo } from '../engine/api.js';
 import { clockTime, toRows, upsertSorted, type Row } from '../lib/rows.js';
 import { tickLabel, tickState } from '../lib/ticks.js';
 import { useEngineEvent, useFrameCoalesced, useLink, useName, usePresence } from './engine-context.js';
@@ -20,8 +20,6 @@ import { EditBox, MessageMenu, Reactions } from './message-actions.js';
 const PAGE = 60;
 /** Messages per older page on scroll-back: large enough that a long scroll is a few hundred reads, not thousands. */
 const HISTORY_PAGE = 1000;
-/** Newest loaded messages re-read after a state change (edits, reactions, deletions are nearly always recent). */
-const REFRESH = 2000;
 
 /** Applies a re-read: fresh rows replace content and annotations; asked-for rows that are absent were removed here. */
 function applyRefresh(list: readonly MessageView[], asked: ReadonlySet<string>, fresh: readonly MessageView[]): MessageView[] {
@@ -56,7 +54,7 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
   const latest = useRef(messages);
   latest.current = messages;
   const refresh = useFrameCoalesced(() => {
-    const uids = latest.current.slice(-REFRESH).map((m) => m.uid);
+    const uids = latest.current.slice(-MAX_REFRESH).map((m) => m.uid);
     const asked = new Set(uids);
     void link.engine.refreshMessages(id, uids).then((fresh) => setMessages((list) => applyRefresh(list, asked, fresh)));
   });
