@@ -182,7 +182,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   deviceRoutes(app, { accounts, db, clock, switchboard: hub });
   push.routes(app, accounts);
   const media = await openMedia(cfg.media, cfg.dataDir, { db, clock, logger });
-  mediaRoutes(app, { accounts, media: media.media });
+  mediaRoutes(app, { accounts, media: media.media, rateLimit: cfg.rateLimit });
   const retention = new RetentionStore(db);
   retentionRoutes(app, { accounts, store: retention, clock });
 

@@ -74,6 +74,25 @@ describe('abuse limits', () => {
     expect(Number(rows[0]!.n)).toBe(1);
   });
 
+  it('limits upload starts per device with 429 and retry-after; the refused upload creates nothing and other devices go on', { timeout: 60_000 }, async () => {
+    const s = await (await testBackend('pglite')).start(ON);
+    const [a, b] = [await register(s.url), await register(s.url)];
+    const begin = (token: string, i: number) => api(s.url, 'POST', '/v1/uploads', { sha256: i.toString(16).padStart(64, '0'), size: 10 }, token);
+    const max = HTTP_LIMITS.uploadsPerDevice[0];
+    const answers = [];
+    for (let i = 0; i < max + 1; i++) answers.push(await begin(a.token, i));
+    expect(answers.slice(0, max).every((r) => r.status === 200)).toBe(true);
+    const limited = answers[max]!;
+    expect([limited.status, limited.json.error.code]).toEqual([429, 'rate_limited']);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The single-request route shares the budget.
+    const single = await fetch(`${s.url}/uploadFile`, { method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(4) });
+    expect(single.status).toBe(429);
+    const { rows } = await s.db.query<{ n: unknown }>('SELECT count(*) AS n FROM uploads WHERE user_id = $1', [a.userId]);
+    expect(Number(rows[0]!.n)).toBe(max);
+    expect((await begin(b.token, 1)).status).toBe(200);
+  });
+
   it('rate-limits WebSocket sends per device with a typed, retryable error; the socket and everyone else keep working', async () => {
     const s = await (await testBackend('pglite')).start(ON);
     const [a, b, c] = [await register(s.url), await register(s.url), await register(s.url)];

@@ -24,6 +24,10 @@ export const HTTP_LIMITS = {
   sessionsPerUsername: [10, 60_000],
   /** HTTP sends per device token. */
   sendsPerDevice: [600, 60_000],
+  /** Uploads started (POST /v1/uploads, POST /uploadFile) per device token; chunks of a started upload are not counted. */
+  uploadsPerDevice: [120, 60_000],
+  /** Uploads started per client address (many devices behind one address, or one attacker with many tokens). */
+  uploadsPerIp: [600, 60_000],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export interface SecurityOptions {

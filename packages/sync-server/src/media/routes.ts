@@ -10,6 +10,7 @@
  *   GET  /v1/media/usage                       -> {used, quota}
  * Bodies stream from the socket to disk or S3; nothing holds a whole file in memory.
  */
+import { HTTP_LIMITS, byDeviceToken } from '../http/security.js';
 import { ErrorCode, TidingsError, type ConversationId } from '@tidings/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
@@ -44,17 +45,23 @@ const stateJson = (s: UploadState) => ({
   received: s.received,
 });
 
-export function mediaRoutes(app: FastifyInstance, deps: { accounts: Accounts; media: Media }): void {
+export function mediaRoutes(app: FastifyInstance, deps: { accounts: Accounts; media: Media; rateLimit: boolean }): void {
   const { accounts, media } = deps;
   // Encapsulated: the raw-stream body parser applies to these routes only.
   void app.register(async (scope) => {
+    // Starting an upload is limited per device and per address (one budget for both upload routes); chunks are not counted.
+    const [perDevice, perDeviceWindow] = HTTP_LIMITS.uploadsPerDevice;
+    const [perIp, perIpWindow] = HTTP_LIMITS.uploadsPerIp;
+    const startLimits = deps.rateLimit
+      ? { onRequest: [scope.rateLimit({ max: perDevice, timeWindow: perDeviceWindow, keyGenerator: byDeviceToken }), scope.rateLimit({ max: perIp, timeWindow: perIpWindow })] }
+      : {};
     scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
     // A body refused part-way (too large, bad chunk) is left unread: close the connection rather than reuse it.
     scope.addHook('onError', async (req, reply) => {
       if (!req.raw.complete) void reply.header('connection', 'close');
     });
 
-    scope.post('/v1/uploads', async (req) => {
+    scope.post('/v1/uploads', startLimits, async (req) => {
       const auth = await authOf(accounts, req);
       const b = parse(Begin, req.body, 'body');
       return stateJson(await media.begin(auth.userId, b.sha256, b.size));
@@ -78,7 +85,7 @@ export function mediaRoutes(app: FastifyInstance, deps: { accounts: Accounts; me
       return { file_id: r.fileId, size: r.size };
     });
 
-    scope.post('/uploadFile', async (req) => {
+    scope.post('/uploadFile', startLimits, async (req) => {
       const auth = await authOf(accounts, req);
       const q = parse(Single, req.query, 'query');
       const r = await media.uploadSingle(auth.userId, rawBody(req), q.sha256);
