@@ -3,15 +3,17 @@
  * people on their own origins in front of one real sync server. The actions
  * go through the per-message menu (keyboard for the reaction), travel as
  * encrypted CRDT state, and the other side's conversation view re-reads on the
- * engine's `state` event.
+ * engine's `state` event. Chat-list flags (pin, mute, archive) are set from
+ * the conversation header and shown in the chat list.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack } from './support/stack.js';
+import { ARTIFACTS, startStack, type Stack, type User } from './support/stack.js';
 import { UI_TIMEOUT, newDm, openChatAt, send, signUp, waitMessage } from './support/app.js';
 
 let stack: Stack;
+let alice: User;
 
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
@@ -34,7 +36,7 @@ async function choose(page: Page, text: string, item: string): Promise<void> {
 
 describe('message state in the web app', () => {
   it('a reaction, an edit and a delete for everyone reach the other person; delete for me stays local', { timeout: 60_000 }, async () => {
-    const alice = await stack.user('alice');
+    alice = await stack.user('alice');
     const bob = await stack.user('bob');
     await signUp(alice.page, 'alice');
     await signUp(bob.page, 'bob');
@@ -83,5 +85,28 @@ describe('message state in the web app', () => {
     await expect.poll(() => bob.page.locator('.msg[data-deleted]').count(), { timeout: UI_TIMEOUT }).toBe(0);
     await expect.poll(() => bob.page.getByText('This message was deleted').count(), { timeout: UI_TIMEOUT }).toBe(0);
     expect(await alice.page.locator('.msg[data-deleted]').count()).toBe(1);
+  });
+
+  it('pins, mutes and archives a chat from the conversation header; the chat list shows it', { timeout: 30_000 }, async () => {
+    const page = alice.page;
+    const chatRow = page.locator('a.chat');
+    for (const [name, flag] of [
+      ['Pin chat', 'pinned'],
+      ['Mute', 'muted'],
+    ] as const) {
+      await page.getByRole('button', { name, exact: true }).click();
+      await page.locator(`button[aria-label="${name}"][aria-pressed="true"]`).waitFor({ timeout: UI_TIMEOUT });
+      await chatRow.locator(`[data-flag="${flag}"]`).waitFor({ timeout: UI_TIMEOUT });
+    }
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    const toggle = page.getByRole('button', { name: 'Archived (1)' });
+    await toggle.waitFor({ timeout: UI_TIMEOUT });
+    await expect.poll(() => chatRow.count(), { timeout: UI_TIMEOUT }).toBe(0);
+    await toggle.click();
+    await chatRow.first().waitFor({ timeout: UI_TIMEOUT });
+    // Unarchived again: the row is back without the toggle.
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    await expect.poll(() => page.getByRole('button', { name: /^(Archived|Hide archived)/ }).count(), { timeout: UI_TIMEOUT }).toBe(0);
+    await chatRow.first().waitFor({ timeout: UI_TIMEOUT });
   });
 });

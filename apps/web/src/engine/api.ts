@@ -61,7 +61,14 @@ export interface ChatSummary {
   readonly left: boolean;
   readonly unread: number;
   readonly last: MessageView | null;
+  /** This user's chat-list flags (from the account state, synced across their devices). */
+  readonly archived: boolean;
+  readonly muted: boolean;
+  readonly pinned: boolean;
 }
+
+/** Chat-list flags a user can set on one conversation (see state-calls.ts). */
+export type ChatAction = { readonly type: 'archive' | 'mute' | 'pin'; readonly on: boolean };
 
 /** What changed in the engine; views re-read what they show. Delivered in batches. */
 export type EngineEvent =
@@ -121,6 +128,8 @@ export interface EngineApi extends EngineTestHooks {
   messageAction(id: ConversationId, uid: string, action: MessageAction): Promise<void>;
   /** Current views of these loaded messages (after a `state` event); removed rows are absent. */
   refreshMessages(id: ConversationId, uids: readonly string[]): Promise<MessageView[]>;
+  /** Archives, mutes (for ever) or pins a chat, or undoes it, on all of this user's devices. */
+  chatAction(id: ConversationId, action: ChatAction): Promise<void>;
 
   draft(id: ConversationId): Promise<string>;
   saveDraft(id: ConversationId, text: string): Promise<void>;

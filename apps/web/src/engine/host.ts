@@ -18,6 +18,7 @@ import {
 } from '@tidings/client';
 import type { MediaDescriptor } from '@tidings/client/media';
 import type {
+  ChatAction,
   ChatSummary,
   DeviceView,
   EngineApi,
@@ -31,11 +32,11 @@ import type {
   SessionInfo,
 } from './api.js';
 import { AppStore, type StoredSession } from './app-store.js';
-import { summarize, toView } from './views.js';
+import { listOrder, summarize, toView } from './views.js';
 import { MediaService } from './media.js';
 import { seedHistory } from './seed.js';
 import { registerPushSubscription } from './server-calls.js';
-import { applyMessageAction, refreshMessages } from './state-calls.js';
+import { applyChatAction, applyMessageAction, refreshMessages } from './state-calls.js';
 
 export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
@@ -240,7 +241,7 @@ export class EngineHost implements EngineApi {
     const running = await this.engine();
     const all = (await running.client.conversations()).filter((c) => c.kind !== 'self');
     const summaries = await Promise.all(all.map((c) => this.summary(running, c, c.unread)));
-    return summaries.sort((a, b) => (b.last?.createdAt ?? 0) - (a.last?.createdAt ?? 0));
+    return summaries.sort(listOrder);
   }
 
   async chat(id: ConversationId): Promise<ChatSummary | null> {
@@ -297,6 +298,10 @@ export class EngineHost implements EngineApi {
 
   async messageAction(id: ConversationId, uid: string, action: MessageAction): Promise<void> {
     await applyMessageAction((await this.engine()).client, id, uid, action);
+  }
+
+  async chatAction(id: ConversationId, action: ChatAction): Promise<void> {
+    await applyChatAction((await this.engine()).client, id, action);
   }
 
   async refreshMessages(id: ConversationId, uids: readonly string[]): Promise<MessageView[]> {

@@ -6,7 +6,7 @@
  */
 import type { ConversationId } from '@tidings/shared';
 import type { Message, TidingsClient } from '@tidings/client';
-import { MAX_REFRESH, type MessageAction, type MessageView } from './api.js';
+import { MAX_REFRESH, type ChatAction, type MessageAction, type MessageView } from './api.js';
 import { toView } from './views.js';
 
 /** Applies one action to one message of a conversation. */
@@ -20,6 +20,18 @@ export async function applyMessageAction(client: TidingsClient, id: Conversation
       return client.crdt.deleteForEveryone(id, uid);
     case 'deleteForMe':
       return client.crdt.deleteForMe(id, [uid]);
+  }
+}
+
+/** Sets or clears one chat-list flag (account state). */
+export async function applyChatAction(client: TidingsClient, id: ConversationId, action: ChatAction): Promise<void> {
+  switch (action.type) {
+    case 'archive':
+      return client.crdt.archive(id, action.on);
+    case 'mute':
+      return client.crdt.mute(id, action.on ? Infinity : 0);
+    case 'pin':
+      return client.crdt.pinChat(id, action.on);
   }
 }
 

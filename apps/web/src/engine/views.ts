@@ -35,5 +35,12 @@ export async function summarize(
   } else if (title === '') {
     title = c.kind === 'group' ? 'Group' : 'Conversation';
   }
-  return { id: c.id, kind: c.kind, title, members: c.members, peer, left: c.left, unread, last: last ? toView(last) : null };
+  // Before the self conversation is known (first connect) there are no flags yet.
+  const prefs = await client.crdt.chat(c.id).catch(() => null);
+  const flags = { archived: prefs?.archived ?? false, muted: (prefs?.mutedUntil ?? 0) > Date.now(), pinned: (prefs?.pinnedAt ?? null) !== null };
+  return { id: c.id, kind: c.kind, title, members: c.members, peer, left: c.left, unread, last: last ? toView(last) : null, ...flags };
 }
+
+/** Chat-list order: pinned chats first, then newest activity first. */
+export const listOrder = (a: ChatSummary, b: ChatSummary): number =>
+  Number(b.pinned) - Number(a.pinned) || (b.last?.createdAt ?? 0) - (a.last?.createdAt ?? 0);

@@ -1,13 +1,15 @@
-/** The chat list: every conversation from the replica, newest activity first. */
+/** The chat list: every conversation from the replica, pinned first then newest activity first; archived ones behind a toggle. */
 import { useEffect, useState } from 'preact/hooks';
 import type { ChatSummary, SessionInfo } from '../engine/api.js';
 import { shortTime } from '../lib/rows.js';
 import { useEngineEvent, useFrameCoalesced, useLink, usePresence } from './engine-context.js';
 import { preview } from './message-text.js';
+import { ChatFlagMarkers } from './chat-flags.js';
 
 export function ChatList({ session, selected }: { session: SessionInfo; selected: string | null }) {
   const link = useLink();
   const [chats, setChats] = useState<ChatSummary[] | null>(null);
+  const [showArchived, setShowArchived] = useState(false);
   const reload = useFrameCoalesced(() => {
     void link.engine.chats().then(setChats, () => setChats([]));
   });
@@ -24,9 +26,17 @@ export function ChatList({ session, selected }: { session: SessionInfo; selected
         No conversations yet. <a href="#/new">Start one</a>.
       </p>
     );
+  const archived = chats.filter((c) => c.archived).length;
   return (
     <ul class="chats" aria-label="Conversations">
-      {chats.map((c) => (
+      {archived > 0 && (
+        <li>
+          <button type="button" class="archived-toggle" aria-expanded={showArchived} onClick={() => setShowArchived(!showArchived)}>
+            {showArchived ? 'Hide archived' : `Archived (${archived})`}
+          </button>
+        </li>
+      )}
+      {chats.filter((c) => showArchived || !c.archived).map((c) => (
         <li key={c.id.toString()}>
           <a
             class="chat"
@@ -38,6 +48,7 @@ export function ChatList({ session, selected }: { session: SessionInfo; selected
             <span class="chat-main">
               <span class="chat-top">
                 <span class="chat-title">{c.title}</span>
+                <ChatFlagMarkers chat={c} />
                 {c.last && <time class="chat-time">{shortTime(c.last.createdAt, now)}</time>}
               </span>
               <span class="chat-bottom">

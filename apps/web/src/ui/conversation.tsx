@@ -15,6 +15,7 @@ import { Composer } from './composer.js';
 import { MediaContent } from './media-view.js';
 import { IdentityWarning } from './safety.js';
 import { EditBox, MessageMenu, Reactions } from './message-actions.js';
+import { ChatFlagToggles } from './chat-flags.js';
 
 /** Messages read from the replica when a conversation opens. */
 const PAGE = 60;
@@ -174,6 +175,7 @@ function ConversationHeader({ chat, typers, self }: { chat: ChatSummary | null; 
           {sub}
         </p>
       </div>
+      {chat && chat.kind !== 'self' && <ChatFlagToggles chat={chat} />}
       {chat && chat.kind !== 'self' && (
         <a
           class="icon-button"
