@@ -23,12 +23,24 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** KeyPackages the server holds for a user's devices. */
+async function keyPackagesOf(username: string): Promise<number> {
+  const { rows } = await stack.server.db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM key_packages k JOIN devices d ON d.id = k.device_id JOIN users u ON u.id = d.user_id WHERE u.username = $1',
+    [username],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
 describe('web app', () => {
   it('signs up two people who exchange messages; ticks go sent -> delivered -> read', { timeout: 60_000 }, async () => {
     alice = await stack.user('alice');
     bob = await stack.user('bob');
     await signUp(alice.page, 'alice');
     await signUp(bob.page, 'bob');
+    // 'online' comes before a new device has published its KeyPackages; closing Bob's tab earlier
+    // leaves Alice's DM group without his device and "hi bob" unreadable to him for good.
+    await expect.poll(() => keyPackagesOf('bob'), { timeout: UI_TIMEOUT }).toBeGreaterThan(0);
 
     // Bob has no tab open: none of his devices is online, so Alice's message stays "sent".
     await bob.page.close();
@@ -100,6 +112,7 @@ describe('web app', () => {
   it('runs a group of three', { timeout: 60_000 }, async () => {
     const carol = await stack.user('carol');
     await signUp(carol.page, 'carol');
+    await expect.poll(() => keyPackagesOf('carol'), { timeout: UI_TIMEOUT }).toBeGreaterThan(0); // else the group is made without her device
     await alice.page.goto(`${alice.gateway.url}/#/`);
     await newGroup(alice.page, 'Trio', ['bob', 'carol']);
     await send(alice.page, 'welcome to trio');
