@@ -20,6 +20,7 @@ import type { DeviceRef } from '../e2ee/identity.js';
 import { MlsGroup } from '../e2ee/group.js';
 import type { Member } from '../e2ee/members.js';
 import { parseKeyPackage } from '../e2ee/key-packages.js';
+import type { TimerHandle } from '../runtime/clock.js';
 import type { GroupCache } from './groups.js';
 import type { E2eeHost } from './host.js';
 
@@ -31,6 +32,13 @@ type Plan =
 /** Active devices per member, as the server lists them. */
 type DeviceLists = Map<UserId, ReadonlySet<DeviceId>>;
 
+/** First wait before asking again for KeyPackages of member devices that had none, doubled per attempt, in ms. */
+export const KEY_PACKAGE_RETRY_BASE_MS = 1000;
+/** Longest wait between those attempts, in ms. */
+export const KEY_PACKAGE_RETRY_MAX_MS = 60_000;
+/** Attempts before the retry gives up (repairs on reconnect and on every epoch go on). */
+export const KEY_PACKAGE_RETRY_ATTEMPTS = 12;
+
 const key = (d: DeviceRef): string => `${d.userId}:${d.deviceId}`;
 const lowest = (members: readonly Member[]): Member | undefined =>
   members.reduce<Member | undefined>((a, m) => (a === undefined || m.leafIndex < a.leafIndex ? m : a), undefined);
@@ -40,6 +48,8 @@ export class Membership {
   private readonly initiated = new Set<ConversationId>();
   private readonly running = new Map<ConversationId, Promise<void>>();
   private readonly again = new Set<ConversationId>();
+  private readonly retries = new Map<ConversationId, { attempts: number; timer: TimerHandle | null }>();
+  private stopped = false;
 
   constructor(
     private readonly host: E2eeHost,
@@ -74,6 +84,27 @@ export class Membership {
     return run;
   }
 
+  /** Stops the retry timers (the engine is stopping). */
+  stop(): void {
+    for (const r of this.retries.values()) if (r.timer !== null) this.host.clock.clearTimeout(r.timer);
+    this.retries.clear();
+    this.stopped = true;
+  }
+
+  /** Reconciles again later, with backoff, while some member device has no KeyPackage on the server. */
+  private retryLater(conversationId: ConversationId): void {
+    if (this.stopped) return;
+    const r = this.retries.get(conversationId) ?? { attempts: 0, timer: null };
+    if (r.timer !== null || r.attempts >= KEY_PACKAGE_RETRY_ATTEMPTS) return;
+    const delay = Math.min(KEY_PACKAGE_RETRY_BASE_MS * 2 ** r.attempts, KEY_PACKAGE_RETRY_MAX_MS);
+    r.attempts += 1;
+    r.timer = this.host.clock.setTimeout(() => {
+      r.timer = null;
+      void this.reconcile(conversationId);
+    }, delay);
+    this.retries.set(conversationId, r);
+  }
+
   /** Forgets that this device started a change (its creation lost, or nothing is left to do). */
   settle(conversationId: ConversationId): void {
     this.initiated.delete(conversationId);
@@ -98,8 +129,16 @@ export class Membership {
       const users = plan.kind === 'add' ? [...new Set([...wanted!.values()].map((d) => d.userId))] : plan.users;
       const claim = await this.host.api.claimKeyPackages(users, wanted === null ? undefined : [...wanted.values()].map((d) => d.deviceId));
       keyPackages = claim.keyPackages.filter((k) => wanted === null || wanted.has(key(k))).map((k) => k.keyPackage);
+      if (claim.missing.length > 0) this.retryLater(conversationId); // devices without a KeyPackage yet (e.g. just signed up)
+      else this.retries.delete(conversationId);
+      const self = this.host.credentials.userId;
+      if (plan.kind === 'create' && users.some((u) => u !== self && !claim.keyPackages.some((k) => k.userId === u))) {
+        // A member none of whose devices can be added yet: a group made now would leave them out of every
+        // message sent before the retry. Messages wait in the outbox (one tick) until the group can include them.
+        return;
+      }
       if (plan.kind === 'add' && keyPackages.length === 0) {
-        this.settle(conversationId); // none of them has a KeyPackage now; a later pass retries
+        this.settle(conversationId); // none of them has a KeyPackage now; the retry or a later pass adds them
         return;
       }
     }

@@ -171,6 +171,11 @@ export class E2eeSession {
     return withFingerprints(await this.host.api.ownDevices(), await ownFingerprints(this.host, this.groups));
   }
 
+  /** The engine is stopping: no more timed retries. */
+  stop(): void {
+    this.membership.stop();
+  }
+
   /** Runs the repair pass for every conversation now. */
   async repair(): Promise<void> {
     const all = await this.host.replica.conversations();

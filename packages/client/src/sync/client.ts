@@ -202,6 +202,7 @@ export class TidingsClient {
 
   /** Disconnects and waits for in-flight work to finish. The replica stays open (the caller owns it). */
   async stop(): Promise<void> {
+    this.e2ee?.stop();
     this.connection.stop();
     this.disconnected();
     await this.work;
