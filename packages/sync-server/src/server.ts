@@ -167,7 +167,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   const security = await installSecurity(app, { corsOrigins: cfg.corsOrigins, rateLimit: cfg.rateLimit, redisUrl: cfg.redisUrl, redisPrefix: cfg.redisPrefix });
   app.get('/healthz', async (_req, reply) => {
     try {
-      await db.query('SELECT 1');
+      await db.ping();
       return { status: 'ok', store: db.kind, node: nodeId, connections: hub.size };
     } catch {
       return reply.status(503).send({ status: 'unavailable', store: db.kind });

@@ -22,6 +22,10 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlClient
         }),
       );
     },
+    // One in-process engine: there is no pool to bypass.
+    async ping() {
+      await db.query('SELECT 1');
+    },
     async exec(script) {
       await db.exec(script);
     },

@@ -9,6 +9,9 @@ export interface PostgresOptions {
   readonly onIdleError: (err: Error) => void;
 }
 
+/** Longest a health check waits for a connection or an answer, in ms. */
+export const HEALTH_TIMEOUT_MS = 2000;
+
 /** Prepared statements are named by their text, so each runs parsed once per connection. */
 const names = new Map<string, string>();
 function statementName(text: string): string {
@@ -37,6 +40,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlClient> {
   pool.on('error', opts.onIdleError);
   // Fail fast when the server is unreachable, rather than on the first request.
   await pool.query('SELECT 1');
+  // Health checks get a connection of their own (made on first use, remade after a failure), bounded in time.
+  const health = new pg.Pool({ connectionString: opts.connectionString, max: 1, connectionTimeoutMillis: HEALTH_TIMEOUT_MS, query_timeout: HEALTH_TIMEOUT_MS });
+  health.on('error', () => undefined); // an idle health connection dying is noticed by the next ping
   return {
     kind: 'postgres',
     query: (text, params) => run(pool, text, params),
@@ -69,11 +75,14 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlClient> {
         client.release(broken);
       }
     },
+    async ping() {
+      await health.query('SELECT 1');
+    },
     async exec(script) {
       await pool.query(script);
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), health.end()]);
     },
   };
 }

@@ -15,6 +15,12 @@ export interface SqlExecutor {
 export interface SqlClient extends SqlExecutor {
   /** Run `fn` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Is the database answering? For /healthz: on Postgres it uses a connection
+   * of its own, so a busy pool (a reconnect storm queuing on it) does not make
+   * a healthy node look dead to its load balancer.
+   */
+  ping(): Promise<void>;
   /** Run a multi-statement script with no parameters (migrations). */
   exec(script: string): Promise<void>;
   /** Which adapter this is, for logs and metrics. */
