@@ -65,6 +65,14 @@ describe('E2EE content kinds', () => {
     expect(ownState).toEqual([]);
     expect(await b.client.unreadCount(dm)).toBe(2);
 
+    // A reply carries its quote (uid, sender, excerpt) inside the envelope.
+    const quoted = media[0]!;
+    await b.client.sendText(dm, 'what a cat', { replyTo: quoted });
+    await until([a.client, b.client], async () => (await history(a.client, dm)).some((m) => m.content.kind === 'text' && m.content.text === 'what a cat'), 30_000, 'alice gets the reply');
+    const reply = (await history(a.client, dm)).find((m) => m.content.kind === 'text' && m.content.text === 'what a cat')!;
+    expect(reply.content).toEqual({ kind: 'text', text: 'what a cat', replyTo: { uid: sent.uid, senderUserId: a.creds.userId, excerpt: 'a cat' } });
+    await expect(b.client.sendText(dm, 'x', { replyTo: { ...quoted, conversationId: 1n as ConversationId } })).rejects.toMatchObject({ code: 'invalid_argument' });
+
     const { rows } = await s.db.query<{ body: Uint8Array }>('SELECT body FROM entries WHERE conversation_id = $1', [String(dm)]);
     for (const r of rows) expect(Buffer.from(r.body).toString('latin1')).not.toMatch(/cat\.webp|a cat|doc\.pdf/);
   });

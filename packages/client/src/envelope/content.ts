@@ -4,16 +4,16 @@
  * convergent state (CRDT updates and snapshots). One JSON codec, used by
  * every envelope, so the MLS and the placeholder envelopes read alike.
  */
-import { EntryType } from '@tidings/shared';
+import { EntryType, parseUserId } from '@tidings/shared';
 import { fromBase64Url, toBase64Url } from '../media/bytes.js';
 import { parseDescriptor, type MediaDescriptor } from '../media/descriptor.js';
-import type { MessageContent } from '../model/message.js';
+import { MAX_REPLY_EXCERPT_CHARS, type MessageContent, type ReplyRef } from '../model/message.js';
 
 /** Longest caption of a media message, in UTF-16 code units. */
 export const MAX_CAPTION_CHARS = 4096;
 
 export type Content =
-  | { readonly t: 'text'; readonly text: string }
+  | { readonly t: 'text'; readonly text: string; readonly replyTo?: ReplyRef }
   | { readonly t: 'media'; readonly media: MediaDescriptor; readonly caption: string }
   /** Bytes for the state layer (Crdt and Snapshot entries); their structure is the state layer's. */
   | { readonly t: 'state'; readonly data: Uint8Array };
@@ -25,7 +25,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export function contentToJson(c: Content): Record<string, unknown> {
   switch (c.t) {
     case 'text':
-      return { t: 'text', text: c.text };
+      return c.replyTo === undefined
+        ? { t: 'text', text: c.text }
+        : { t: 'text', text: c.text, reply: { uid: c.replyTo.uid, from: String(c.replyTo.senderUserId), excerpt: c.replyTo.excerpt } };
     case 'media':
       return { t: 'media', media: c.media, caption: c.caption };
     case 'state':
@@ -33,12 +35,22 @@ export function contentToJson(c: Content): Record<string, unknown> {
   }
 }
 
+const UID = /^\d{1,20}:[A-Za-z0-9_-]{1,64}$/;
+
+/** A reply's quote from (decrypted, but sender-written) JSON; throws when malformed. */
+function replyFromJson(v: unknown): ReplyRef {
+  const r = v as { uid?: unknown; from?: unknown; excerpt?: unknown } | null;
+  if (r === null || typeof r !== 'object' || typeof r.uid !== 'string' || !UID.test(r.uid)) throw new TypeError('bad reply uid');
+  if (typeof r.excerpt !== 'string' || r.excerpt.length > MAX_REPLY_EXCERPT_CHARS) throw new TypeError('bad reply excerpt');
+  return { uid: r.uid, senderUserId: parseUserId(r.from), excerpt: r.excerpt };
+}
+
 /** Parses the JSON form; null when it is not content (another payload kind); throws when malformed. */
 export function contentFromJson(json: Record<string, unknown>): Content | null {
   switch (json.t) {
     case 'text':
       if (typeof json.text !== 'string') throw new TypeError('text without text');
-      return { t: 'text', text: json.text };
+      return json.reply === undefined ? { t: 'text', text: json.text } : { t: 'text', text: json.text, replyTo: replyFromJson(json.reply) };
     case 'media': {
       const caption = json.caption ?? '';
       if (typeof caption !== 'string' || caption.length > MAX_CAPTION_CHARS) throw new TypeError('bad caption');
@@ -81,7 +93,7 @@ export function entryTypeOf(c: Content, snapshot = false): EntryType {
  * type is unreadable: a sender cannot make a text entry show as media.
  */
 export function messageContentOf(type: EntryType, c: Content): MessageContent | null {
-  if (type === EntryType.Text && c.t === 'text') return { kind: 'text', text: c.text };
+  if (type === EntryType.Text && c.t === 'text') return c.replyTo === undefined ? { kind: 'text', text: c.text } : { kind: 'text', text: c.text, replyTo: c.replyTo };
   if ((type === EntryType.Media || type === EntryType.Document) && c.t === 'media') return { kind: 'media', media: c.media, caption: c.caption };
   if ((type === EntryType.Crdt || type === EntryType.Snapshot) && c.t === 'state') return null;
   return { kind: 'unreadable', reason: `entry type ${type} does not carry ${c.t} content` };

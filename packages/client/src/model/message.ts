@@ -27,8 +27,8 @@ export type StoredMessageState = typeof MessageState.Pending | typeof MessageSta
 
 /** What a message says, once opened. */
 export type MessageContent =
-  /** A text message. */
-  | { readonly kind: 'text'; readonly text: string }
+  /** A text message, possibly a reply quoting an earlier message. */
+  | { readonly kind: 'text'; readonly text: string; readonly replyTo?: ReplyRef }
   /** An image, audio, video or document: the descriptor to fetch, verify and decrypt its blob, and a caption. */
   | { readonly kind: 'media'; readonly media: MediaDescriptor; readonly caption: string }
   /** A server-authored membership event. */
@@ -37,6 +37,27 @@ export type MessageContent =
   | { readonly kind: 'unreadable'; readonly reason: string }
   /** An entry type this client does not know. */
   | { readonly kind: 'unsupported'; readonly entryType: EntryType };
+
+/** Longest excerpt of the quoted message a reply carries, in UTF-16 code units. */
+export const MAX_REPLY_EXCERPT_CHARS = 200;
+
+/**
+ * What a reply quotes: the quoted message's uid (the same on every device),
+ * its sender and an excerpt, carried inside the encrypted reply itself so it
+ * shows even where the quoted message is gone or was never loaded.
+ */
+export interface ReplyRef {
+  readonly uid: string;
+  readonly senderUserId: UserId;
+  readonly excerpt: string;
+}
+
+/** The quote a reply to `m` carries: its text, a media caption or file name, cut to the excerpt limit. */
+export function replyRef(m: Message): ReplyRef {
+  const c = m.content;
+  const full = c.kind === 'text' ? c.text : c.kind === 'media' ? c.caption || c.media.fileName : '';
+  return { uid: m.uid, senderUserId: m.senderUserId, excerpt: full.slice(0, MAX_REPLY_EXCERPT_CHARS) };
+}
 
 export interface Message {
   /** Stable local key: `${senderDeviceId}:${clientMsgId}`; survives the pending -> sent upgrade. */

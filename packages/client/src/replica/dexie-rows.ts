@@ -28,7 +28,7 @@ export interface ConversationRow {
 
 /** MessageContent with the ids of system events as strings. */
 export type ContentRow =
-  | { kind: 'text'; text: string }
+  | { kind: 'text'; text: string; replyTo?: { uid: string; senderUserId: string; excerpt: string } }
   | { kind: 'media'; media: MediaDescriptor; caption: string }
   | { kind: 'system'; event: { op: string; userIds: string[]; by: string | null; name?: string } }
   | { kind: 'unreadable'; reason: string }
@@ -80,14 +80,16 @@ export const conversationFromRow = (r: ConversationRow): Conversation => ({
 });
 
 export function contentToRow(c: MessageContent): ContentRow {
-  if (c.kind !== 'system') return c;
+  if (c.kind === 'text' && c.replyTo !== undefined) return { kind: 'text', text: c.text, replyTo: { ...c.replyTo, senderUserId: String(c.replyTo.senderUserId) } };
+  if (c.kind !== 'system') return c as Exclude<ContentRow, { kind: 'system' }>;
   const { op, userIds, by, name } = c.event;
   const event = { op, userIds: userIds.map(String), by: by === null ? null : String(by) };
   return { kind: 'system', event: name === undefined ? event : { ...event, name } };
 }
 
 export function contentFromRow(c: ContentRow): MessageContent {
-  if (c.kind !== 'system') return c;
+  if (c.kind === 'text' && c.replyTo !== undefined) return { kind: 'text', text: c.text, replyTo: { ...c.replyTo, senderUserId: parseUserId(c.replyTo.senderUserId) } };
+  if (c.kind !== 'system') return c as Exclude<MessageContent, { kind: 'system' }>;
   const { op, userIds, by, name } = c.event;
   const event = { op, userIds: userIds.map(parseUserId), by: by === null ? null : parseUserId(by) };
   return { kind: 'system', event: name === undefined ? event : { ...event, name } };

@@ -30,7 +30,7 @@ import { MediaHttp } from '../media/transfer.js';
 import { mediaSecret } from '../e2ee-engine/media-secret.js';
 import { Emitter, type Listener } from '../events/emitter.js';
 import type { ConversationWithUnread } from '../model/conversation.js';
-import { messageUid, pendingSeq, type Message } from '../model/message.js';
+import { messageUid, pendingSeq, replyRef, type Message } from '../model/message.js';
 import type { MemberReceipt } from '../model/receipt.js';
 import type { PrivacySettings, PrivacySettingsPatch } from '../model/settings.js';
 import { PresenceTracker } from '../presence/presence.js';
@@ -212,9 +212,12 @@ export class TidingsClient {
   // ---- commands ----
 
   /** Writes an optimistic message and its outbox item (works offline) and sends it when connected. */
-  async sendText(conversationId: ConversationId, text: string): Promise<Message> {
+  async sendText(conversationId: ConversationId, text: string, opts: { replyTo?: Message } = {}): Promise<Message> {
     if (text.length === 0) throw new TidingsError(ErrorCode.InvalidArgument, 'message text is empty');
-    return this.sendMessage(conversationId, { t: 'text', text });
+    const quoted = opts.replyTo;
+    if (quoted === undefined) return this.sendMessage(conversationId, { t: 'text', text });
+    if (quoted.conversationId !== conversationId) throw new TidingsError(ErrorCode.InvalidArgument, 'a reply quotes a message of the same conversation');
+    return this.sendMessage(conversationId, { t: 'text', text, replyTo: replyRef(quoted) });
   }
 
   /**
