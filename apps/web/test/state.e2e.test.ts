@@ -109,4 +109,25 @@ describe('message state in the web app', () => {
     await expect.poll(() => page.getByRole('button', { name: /^(Archived|Hide archived)/ }).count(), { timeout: UI_TIMEOUT }).toBe(0);
     await chatRow.first().waitFor({ timeout: UI_TIMEOUT });
   });
+  it('a reply quotes the message it answers, on both sides', { timeout: 60_000 }, async () => {
+    const carol = await stack.user('carol');
+    const dave = await stack.user('dave');
+    await signUp(carol.page, 'carol');
+    await signUp(dave.page, 'dave');
+    await newDm(carol.page, 'dave');
+    await send(carol.page, 'movie tonight?');
+    await openChatAt(dave.page, 0);
+    await waitMessage(dave.page, 'movie tonight\\?');
+    await choose(dave.page, 'movie tonight\\?', 'Reply');
+    await dave.page.locator('.replying', { hasText: 'movie tonight?' }).waitFor({ timeout: UI_TIMEOUT });
+    await send(dave.page, 'yes, at nine');
+    await expect.poll(() => dave.page.locator('.replying').count(), { timeout: UI_TIMEOUT }).toBe(0);
+    for (const page of [dave.page, carol.page]) {
+      await waitMessage(page, 'yes, at nine');
+      const quote = row(page, 'yes, at nine').locator('.quote');
+      await quote.waitFor({ timeout: UI_TIMEOUT });
+      expect(await quote.locator('.quote-text').textContent()).toBe('movie tonight?');
+    }
+    expect(await row(carol.page, 'yes, at nine').locator('.quote-from').textContent()).toBe('You');
+  });
 });

@@ -118,7 +118,8 @@ export interface EngineApi extends EngineTestHooks {
   /** The newest `limit` messages before `before` (a seq), oldest first. */
   messages(id: ConversationId, limit: number, before?: string): Promise<MessageView[]>;
   receipts(id: ConversationId): Promise<ReceiptView>;
-  sendText(id: ConversationId, text: string): Promise<MessageView>;
+  /** Sends a text; with `replyToUid` it quotes that message (of the same conversation). */
+  sendText(id: ConversationId, text: string, replyToUid?: string): Promise<MessageView>;
   /** Re-encodes (images), seals, uploads and sends a file; rejects (nothing sent) when the upload fails, e.g. offline. */
   sendFile(id: ConversationId, file: Blob, fileName: string, caption: string): Promise<MessageView>;
   /** The decrypted, verified file of a media message (downloaded once, then cached in the engine). */

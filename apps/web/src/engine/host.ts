@@ -274,9 +274,10 @@ export class EngineHost implements EngineApi {
     return { delivered, read };
   }
 
-  async sendText(id: ConversationId, text: string): Promise<MessageView> {
+  async sendText(id: ConversationId, text: string, replyToUid?: string): Promise<MessageView> {
     const running = await this.engine();
-    const message = await running.client.sendText(id, text);
+    const quoted = replyToUid === undefined ? null : await running.replica.message(replyToUid);
+    const message = await running.client.sendText(id, text, quoted === null ? {} : { replyTo: quoted });
     running.client.setTyping(id, false);
     await (await this.store).saveDraft(id, '');
     return toView(message);

@@ -5,13 +5,18 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConversationId } from '@tidings/shared';
-import { useLink } from './engine-context.js';
+import type { MessageView } from '../engine/api.js';
+import { useLink, useName } from './engine-context.js';
+
+/** Characters of the quoted message the reply bar shows. */
+const REPLY_BAR_CHARS = 80;
 
 /** How long after the last keystroke the draft is saved, ms. */
 const DRAFT_SAVE_MS = 300;
 
-export function Composer({ id }: { id: ConversationId }) {
+export function Composer({ id, replyTo, onReplyDone }: { id: ConversationId; replyTo: MessageView | null; onReplyDone: () => void }) {
   const link = useLink();
+  const replyName = useName(replyTo?.senderUserId ?? null);
   const [text, setText] = useState('');
   const input = useRef<HTMLTextAreaElement>(null);
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -53,8 +58,13 @@ export function Composer({ id }: { id: ConversationId }) {
     setText('');
     if (saveTimer.current !== null) clearTimeout(saveTimer.current);
     saveTimer.current = null;
-    void link.engine.sendText(id, value);
+    void link.engine.sendText(id, value, replyTo?.uid);
+    onReplyDone();
   };
+
+  useEffect(() => {
+    if (replyTo !== null) input.current?.focus();
+  }, [replyTo]);
 
   const attach = (files: FileList | null) => {
     for (const file of files ?? []) {
@@ -73,6 +83,16 @@ export function Composer({ id }: { id: ConversationId }) {
         <p class={uploadError ? 'upload-note error' : 'upload-note'} role={uploadError ? 'alert' : 'status'}>
           {uploadError || `Encrypting and sending ${uploads.join(', ')}…`}
         </p>
+      )}
+      {replyTo !== null && (
+        <div class="replying" role="status">
+          <span class="replying-text">
+            Replying to <strong>{replyName}</strong>: {replyExcerpt(replyTo)}
+          </span>
+          <button type="button" class="icon-button" aria-label="Cancel reply" onClick={onReplyDone}>
+            ✕
+          </button>
+        </div>
       )}
       <form
         class="composer"
@@ -124,4 +144,11 @@ export function Composer({ id }: { id: ConversationId }) {
       </form>
     </>
   );
+}
+
+/** What the reply bar shows of the quoted message (the reply itself carries the same excerpt). */
+function replyExcerpt(m: MessageView): string {
+  const c = m.content;
+  const full = c.kind === 'text' ? c.text : c.kind === 'media' ? c.caption || c.media.fileName : '';
+  return full.length > REPLY_BAR_CHARS ? `${full.slice(0, REPLY_BAR_CHARS)}…` : full;
 }

@@ -16,6 +16,7 @@ import { MediaContent } from './media-view.js';
 import { IdentityWarning } from './safety.js';
 import { EditBox, MessageMenu, Reactions } from './message-actions.js';
 import { ChatFlagToggles } from './chat-flags.js';
+import type { ReplyRef } from '@tidings/client';
 
 /** Messages read from the replica when a conversation opens. */
 const PAGE = 60;
@@ -117,6 +118,7 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
     return () => document.removeEventListener('visibilitychange', onVisible);
   }, [markRead]);
 
+  const [replyTo, setReplyTo] = useState<MessageView | null>(null);
   const rows = useMemo(() => toRows(messages, Date.now()), [messages]);
   const keyOf = useCallback((r: Row) => r.key, []);
   const render = useCallback(
@@ -126,7 +128,7 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
           <span>{r.label}</span>
         </div>
       ) : (
-        <Bubble message={r.message} session={session} receipts={receipts} group={chat?.kind === 'group'} />
+        <Bubble message={r.message} session={session} receipts={receipts} group={chat?.kind === 'group'} onReply={setReplyTo} />
       ),
     [session, receipts, chat?.kind],
   );
@@ -149,7 +151,7 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
           if (b) markRead();
         }}
       />
-      {chat && !chat.left ? <Composer id={id} /> : chat?.left ? <p class="left-note">You are no longer a member of this group.</p> : null}
+      {chat && !chat.left ? <Composer id={id} replyTo={replyTo?.conversationId === id ? replyTo : null} onReplyDone={() => setReplyTo(null)} /> : chat?.left ? <p class="left-note">You are no longer a member of this group.</p> : null}
     </section>
   );
 }
@@ -197,11 +199,13 @@ function Bubble({
   session,
   receipts,
   group,
+  onReply,
 }: {
   message: MessageView;
   session: SessionInfo;
   receipts: ReceiptView | null;
   group: boolean;
+  onReply: (m: MessageView) => void;
 }) {
   const link = useLink();
   const sender = useName(group ? message.senderUserId : null);
@@ -223,6 +227,7 @@ function Bubble({
           <EditBox message={message} onDone={() => setEditing(false)} />
         ) : (
           <>
+            {message.content.kind === 'text' && message.content.replyTo && <Quote quote={message.content.replyTo} self={session.userId} />}
             {message.content.kind === 'media' && <MediaContent media={message.content.media} />}
             {(message.content.kind !== 'media' || message.content.caption !== '') && (
               <span class="text">{messageText(message, session.userId, link)}</span>
@@ -236,8 +241,19 @@ function Bubble({
           {mine && <Tick state={state} />}
         </span>
       </div>
-      <MessageMenu message={message} session={session} onEdit={() => setEditing(true)} />
+      <MessageMenu message={message} session={session} onEdit={() => setEditing(true)} onReply={() => onReply(message)} />
     </div>
+  );
+}
+
+/** The message a reply quotes, as the reply carries it (sender and excerpt). */
+function Quote({ quote, self }: { quote: ReplyRef; self: UserId }) {
+  const name = useName(quote.senderUserId === self ? null : quote.senderUserId);
+  return (
+    <blockquote class="quote" data-quote-uid={quote.uid}>
+      <span class="quote-from">{quote.senderUserId === self ? 'You' : name}</span>
+      <span class="quote-text">{quote.excerpt}</span>
+    </blockquote>
   );
 }
 

@@ -22,7 +22,7 @@ function useAct(message: MessageView): { act: (action: MessageAction) => void; e
 }
 
 /** The "⋯" button and its menu. Escape or choosing an item closes it and returns focus to the button. */
-export function MessageMenu({ message, session, onEdit }: { message: MessageView; session: SessionInfo; onEdit: () => void }) {
+export function MessageMenu({ message, session, onEdit, onReply }: { message: MessageView; session: SessionInfo; onEdit: () => void; onReply: () => void }) {
   const [open, setOpen] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
@@ -81,6 +81,11 @@ export function MessageMenu({ message, session, onEdit }: { message: MessageView
                 {emoji}
               </button>
             ))}
+          {!deleted && message.id !== null && (message.content.kind === 'text' || message.content.kind === 'media') && (
+            <button type="button" role="menuitem" onClick={choose(onReply)}>
+              Reply
+            </button>
+          )}
           {mine && !deleted && message.content.kind === 'text' && (
             <button type="button" role="menuitem" onClick={choose(onEdit)}>
               Edit
