@@ -40,3 +40,18 @@ export function choice<T extends string>(flags: Map<string, string>, name: strin
   if (!(options as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${options.join('|')}, got ${JSON.stringify(raw)}`);
   return raw as T;
 }
+
+/**
+ * Runs a bench's main and exits: 0 (or the exitCode main set), 2 with the
+ * usage text for a UsageError, 1 with the stack for anything else.
+ */
+export function runBench(tag: string, usage: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (err: unknown) => {
+      if (err instanceof UsageError) process.stderr.write(`${err.message}\n${usage}\n`);
+      else process.stderr.write(`[${tag}] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    },
+  );
+}

@@ -27,7 +27,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError, num, parseFlags } from './args.js';
+import { runBench, UsageError, num, parseFlags } from './args.js';
 import { pool, register } from './load-client.js';
 import { r1 } from './proto-client.js';
 import { cpuMsPerSec, startServerChild } from './server-child.js';
@@ -189,11 +189,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}\n`);
-    else process.stderr.write(`[connections] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  },
-);
+runBench('connections', USAGE, main);

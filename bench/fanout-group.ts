@@ -16,7 +16,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EntryType, type ConversationId, type EntryId, type UserId } from '@tidings/shared';
-import { UsageError, choice, num, parseFlags } from './args.js';
+import { runBench, choice, num, parseFlags } from './args.js';
 import { pool, register, type Account } from './load-client.js';
 import { connectClient, pct, postJson, r1, type ProtoClient } from './proto-client.js';
 import { cpuMsPerSec, startServerChild, type ServerChild } from './server-child.js';
@@ -249,11 +249,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}\n`);
-    else process.stderr.write(`[fanout-group] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  },
-);
+runBench('fanout-group', USAGE, main);

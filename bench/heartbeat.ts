@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError, choice, num, parseFlags } from './args.js';
+import { runBench, choice, num, parseFlags } from './args.js';
 import { pool, register, type Account } from './load-client.js';
 import { connectClient, pct, postJson, r1, type ProtoClient } from './proto-client.js';
 import { cpuMsPerSec, redisCpuSeconds, startServerChild, type ServerChild } from './server-child.js';
@@ -245,11 +245,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}\n`);
-    else process.stderr.write(`[heartbeat] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  },
-);
+runBench('heartbeat', USAGE, main);

@@ -22,7 +22,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { migrate, openPostgres, type SqlClient } from '@tidings/sync-server';
-import { UsageError, num, parseFlags } from './args.js';
+import { runBench, num, parseFlags } from './args.js';
 import { runLoad, type LoadOptions, type LoadResult } from './load.js';
 import { DEFAULT_DATABASE_URL } from './target.js';
 
@@ -208,11 +208,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}\n`);
-    else process.stderr.write(`[history] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  },
-);
+runBench('history', USAGE, main);

@@ -18,7 +18,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EntryType, decodeServerFrame, encodeClientFrame, type ClientFrame, type ConversationId, type EntryId, type ServerFrame } from '@tidings/shared';
-import { UsageError, choice, num, parseFlags } from './args.js';
+import { runBench, choice, num, parseFlags } from './args.js';
 import { pool, register, type Account } from './load-client.js';
 import { pct, postJson, r1 } from './proto-client.js';
 import { cpuMsPerSec, startServerChild } from './server-child.js';
@@ -251,11 +251,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}\n`);
-    else process.stderr.write(`[storm] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  },
-);
+runBench('storm', USAGE, main);
