@@ -6,10 +6,10 @@
  * private key, runs in the worker; the page never sees a key.
  */
 import { HttpApi, MlsEnvelope, parseSuiteName, type Credentials, type Envelope, type SuiteName } from '@tidings/client';
-import { AppStore } from './app-store.js';
+import type { AppStore } from './app-store.js';
 
-export async function makeEnvelope(_credentials: Credentials, serverUrl: string = globalThis.location.origin): Promise<Envelope> {
-  const store = await AppStore.open();
+/** `store` is the engine's own app database (the suite last read is kept there). */
+export async function makeEnvelope(_credentials: Credentials, store: AppStore, serverUrl: string = globalThis.location.origin): Promise<Envelope> {
   let suite: SuiteName | undefined;
   try {
     const saved = await store.suite();

@@ -42,7 +42,7 @@ export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
   readonly serverUrl: string;
   /** Makes the envelope for a signed-in device. Injected so MLS can replace the placeholder. */
-  readonly envelope: (credentials: Credentials) => Envelope | Promise<Envelope>;
+  readonly envelope: (credentials: Credentials, store: AppStore) => Envelope | Promise<Envelope>;
   /** Device name sent on sign-in. */
   readonly deviceName: string;
 }
@@ -164,7 +164,7 @@ export class EngineHost implements EngineApi {
       credentials,
       replica,
       transport: new BrowserWebSocketTransport(),
-      envelope: await this.options.envelope(credentials),
+      envelope: await this.options.envelope(credentials, await this.store),
     });
     const offs = [
       client.on('status', (status) => this.emit({ type: 'status', status })),
