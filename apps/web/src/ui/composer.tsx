@@ -24,12 +24,15 @@ export function Composer({ id, replyTo, onReplyDone }: { id: ConversationId; rep
   const [uploadError, setUploadError] = useState('');
   const latest = useRef({ id, text });
   latest.current = { id, text };
+  /** Set once the person types in this conversation: a draft that loads later must not wipe it. */
+  const typed = useRef(false);
 
   useEffect(() => {
     let live = true;
+    typed.current = false;
     setText('');
     void link.engine.draft(id).then((d) => {
-      if (live) setText(d);
+      if (live && !typed.current) setText(d);
     });
     input.current?.focus();
     return () => {
@@ -43,6 +46,7 @@ export function Composer({ id, replyTo, onReplyDone }: { id: ConversationId; rep
   }, [link, id]);
 
   const change = (value: string) => {
+    typed.current = true;
     setText(value);
     void link.engine.setTyping(id, value.trim() !== '');
     if (saveTimer.current !== null) clearTimeout(saveTimer.current);
@@ -55,6 +59,7 @@ export function Composer({ id, replyTo, onReplyDone }: { id: ConversationId; rep
   const send = () => {
     const value = text.trim();
     if (value === '') return;
+    typed.current = true;
     setText('');
     if (saveTimer.current !== null) clearTimeout(saveTimer.current);
     saveTimer.current = null;
