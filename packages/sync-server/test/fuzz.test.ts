@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ServerFrame } from '@tidings/shared';
 import type { RunningServer } from '../src/index.js';
 import { testBackend } from './support/server.js';
 import { allRoutes, declaredRoutes, routeSources, routes } from './support/fuzz-http.js';
@@ -18,6 +19,7 @@ import {
   newStats,
   normalUserWorks,
   rawRequest,
+  retryTwice,
   runFrames,
   runHellos,
   runHttp,
@@ -131,6 +133,17 @@ describe('hostile input (pglite)', () => {
       body: JSON.stringify({ name: 'a\u0000b', member_ids: [] }),
     });
     expect(r.status).toBe(400);
+  });
+
+  it('a retried send whose clientMsgId starts with U+FEFF gets its first ack again (found by bench/fuzz.ts: it was an internal error)', async () => {
+    for (const id of ['\uFEFF', '\uFEFFx', 'x\uFEFF']) {
+      const { answers, stored } = await retryTwice(server.url, server.db, id);
+      expect(answers.map((f) => f?.t)).toEqual(['sent', 'sent']);
+      const [first, second] = answers as Extract<ServerFrame, { t: 'sent' }>[];
+      expect(second!.id).toBe(first!.id);
+      expect(second!.clientMsgId).toBe(id);
+      expect(stored).toBe(1);
+    }
   });
 
   it('BUG-1 repro: a send whose clientMsgId is 64 bytes of 0xff is refused and stores nothing', async () => {

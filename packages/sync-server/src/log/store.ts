@@ -88,17 +88,28 @@ export async function activeMembers(
   return out;
 }
 
-/** Entries already committed under these idempotency keys. */
+/**
+ * Entries already committed under these idempotency keys, keyed by the
+ * request's own key. Rows are matched back to requests by position, not by
+ * comparing the stored text in JS: PGlite decodes text with a TextDecoder that
+ * drops a leading U+FEFF, so a clientMsgId starting with one would never match
+ * and its retry would hit the unique index instead of being answered.
+ */
 export async function findExisting(tx: SqlExecutor, items: readonly NewEntry[]): Promise<Map<string, Entry>> {
   if (items.length === 0) return new Map();
-  const { rows } = await tx.query<EntryRow>(
-    `SELECT e.conversation_id, e.id, e.prev_id, e.sender_user_id, e.sender_device_id, e.client_msg_id, e.type, e.body, e.created_at
+  const { rows } = await tx.query<EntryRow & { i: unknown }>(
+    `SELECT x.i, e.conversation_id, e.id, e.prev_id, e.sender_user_id, e.sender_device_id, e.client_msg_id, e.type, e.body, e.created_at
        FROM entries e
-       JOIN unnest($1::bigint[], $2::bigint[], $3::text[]) AS x(c, d, m)
+       JOIN unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY AS x(c, d, m, i)
          ON e.conversation_id = x.c AND e.sender_device_id = x.d AND e.client_msg_id = x.m`,
     [items.map((i) => str(i.conversationId)), items.map((i) => str(i.senderDeviceId)), items.map((i) => i.clientMsgId)],
   );
-  return new Map(rows.map((r) => [idempotencyKey(rowToEntry(r)), rowToEntry(r)]));
+  const out = new Map<string, Entry>();
+  for (const r of rows) {
+    const item = items[Number(r.i) - 1];
+    if (item !== undefined) out.set(idempotencyKey(item), { ...rowToEntry(r), clientMsgId: item.clientMsgId });
+  }
+  return out;
 }
 
 export const idempotencyKey = (e: Pick<NewEntry, 'conversationId' | 'senderDeviceId' | 'clientMsgId'>): string =>

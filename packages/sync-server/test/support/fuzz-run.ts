@@ -721,6 +721,23 @@ export async function knownBugRepro(base: string, db: SqlClient): Promise<string
   return `send answered with ${answer ? answer.t : 'nothing'}; entries stored: ${stored} (client_msg_id ${String(rows[0]?.len)} bytes); the peer's next hello got ${synced ? synced.t : 'nothing'}${closed ? ` and close ${closed.code} "${closed.reason}"` : ''}`;
 }
 
+/** Sends the same text entry twice under `clientMsgId` in a fresh DM; the two answers and the entries stored under it. */
+export async function retryTwice(base: string, db: SqlClient, clientMsgId: string): Promise<{ answers: (ServerFrame | undefined)[]; stored: number }> {
+  const a = await registerUser(base, 'retry');
+  const b = await registerUser(base, 'retry');
+  const { conversation_id } = await json<{ conversation_id: string }>(base, 'POST', '/v1/dms', { user_id: b.userId }, a.token);
+  const p = await Probe.connect(base, a.token);
+  const answers: (ServerFrame | undefined)[] = [];
+  for (let i = 0; i < 2; i++) {
+    const from = p.frames.length;
+    p.send(encodeClientFrame({ t: 'send', conversationId: BigInt(conversation_id) as never, clientMsgId, type: 1, body: Uint8Array.of(1, 2, 3) }));
+    answers.push(await p.until((f) => f.t === 'sent' || f.t === 'error', 5000, from));
+  }
+  p.close();
+  const { rows } = await db.query<{ n: unknown }>('SELECT count(*) AS n FROM entries WHERE conversation_id = $1::bigint', [conversation_id]);
+  return { answers, stored: Number(rows[0]?.n ?? 0) };
+}
+
 // ---------------------------------------------------------------- after the storm
 
 /** A fresh pair of users can still register, open a DM, send and receive live. */
