@@ -11,6 +11,7 @@ import { HttpApi } from '../api/http-api.js';
 import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
 import { parseSuiteName } from '../e2ee/suite.js';
 import type { Message } from '../model/message.js';
+import type { LogFields, Logger } from '../runtime/logger.js';
 import { openMemoryReplica } from '../node.js';
 import { TidingsClient } from '../sync/client.js';
 import { NodeWebSocketTransport } from '../transport/node-ws.js';
@@ -36,6 +37,14 @@ export async function resolveConversation(api: HttpApi, to: string): Promise<Con
   return api.openDm(user.userId);
 }
 
+/** The engine's log lines on stderr, one JSON object each (TIDINGS_DEBUG=1). */
+const line =
+  (level: string) =>
+  (message: string, fields?: LogFields): void => {
+    process.stderr.write(`${JSON.stringify({ level, time: Date.now(), msg: message, ...fields })}\n`);
+  };
+const stderrLogger: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+
 const snapshotFile = (dir: string): string => join(dir, 'replica.json');
 
 export async function withSession<T>(profile: Profile, dir: string, run: (session: Session) => Promise<T>): Promise<T> {
@@ -53,6 +62,7 @@ export async function withSession<T>(profile: Profile, dir: string, run: (sessio
     replica,
     transport: new NodeWebSocketTransport(),
     envelope: new MlsEnvelope({ suite }),
+    ...(process.env.TIDINGS_DEBUG === '1' ? { logger: stderrLogger } : {}),
   });
   const fatal = new Promise<never>((_, reject) => {
     client.on('error', (error) => {

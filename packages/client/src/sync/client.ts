@@ -588,6 +588,9 @@ export class TidingsClient {
         this.receiptTracker.membersChanged(frame.conversation.id);
         this.events.emit('conversation', await replica.upsertConversation(frame.conversation));
         this.e2ee?.conversationChanged(frame.conversation.id);
+        // A message queued before this device knew the conversation (a DM opened and sent to at once)
+        // waited for it: seal it now, which for a DM also creates the group.
+        this.requestFlush();
         return;
       case 'entries':
         await this.entries(frame.conversationId, frame.entries, frame.live);

@@ -17,8 +17,8 @@ export interface Device {
   readonly api: HttpApi;
   /** The engine's replica (tests inspect stored keys and rows). */
   readonly replica: Awaited<ReturnType<typeof openMemoryReplica>>;
-  /** Stop this engine, keeping its replica, and start a new engine over the same replica. */
-  restart(): Promise<Device>;
+  /** Stop this engine, keeping its replica, and start a new engine over the same replica (`start: false`: make it only). */
+  restart(options?: { start?: boolean }): Promise<Device>;
 }
 
 let n = 0;
@@ -51,9 +51,9 @@ export async function device(serverUrl: string, creds: Credentials, opts: { star
     creds,
     api: new HttpApi({ serverUrl, token: creds.token }),
     replica,
-    restart: async () => {
+    restart: async (options = {}) => {
       await stop();
-      return device(serverUrl, creds, { ...opts, factory, name });
+      return device(serverUrl, creds, { ...opts, ...options, factory, name });
     },
   };
 }
