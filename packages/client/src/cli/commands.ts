@@ -23,6 +23,13 @@ export async function register(g: GlobalOptions, username: string, opts: { passw
   const creds = await api.register(username, await password(opts.password), deviceName);
   const path = await saveProfile(g.profile, { ...creds, server: g.server, username });
   out(`registered ${username} (user ${creds.userId}, device ${creds.deviceId}); credentials saved to ${path}`);
+  await publishKeys(g);
+}
+
+/** Makes this device's MLS keys and puts its KeyPackages on the server, so others can start chats with it at once. */
+async function publishKeys(g: GlobalOptions): Promise<void> {
+  const profile = await loadProfile(g.profile);
+  await withSession(profile, g.profile, (session) => within(session, untilKeys(session), DEFAULT_TIMEOUT_MS, 'publishing KeyPackages'));
 }
 
 export async function login(g: GlobalOptions, username: string, opts: { password?: string; deviceName?: string }): Promise<void> {
@@ -30,6 +37,7 @@ export async function login(g: GlobalOptions, username: string, opts: { password
   const creds = await api.login(username, await password(opts.password), opts.deviceName ?? `cli@${hostname()}`);
   const path = await saveProfile(g.profile, { ...creds, server: g.server, username });
   out(`logged in as ${username} (user ${creds.userId}, new device ${creds.deviceId}); credentials saved to ${path}`);
+  await publishKeys(g);
 }
 
 export async function whoami(g: GlobalOptions): Promise<void> {
