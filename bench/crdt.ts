@@ -13,7 +13,9 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { EntryType, type ConversationId, type DeviceId, type Entry, type EntryId, type UserId } from '@tidings/shared';
+import * as Y from 'yjs';
 import { StateLayer, LOCAL, type LoadedDoc } from '../packages/client/src/state/index.js';
+import { snapshotData } from '../packages/client/src/state/state-layer.js';
 import { systemClock } from '../packages/client/src/runtime/clock.js';
 import { MemoryStateStore } from '../packages/client/test/support/state-sim.js';
 import { UsageError, num, parseFlags } from './args.js';
@@ -64,13 +66,18 @@ async function run(name: string, op: Op, ops: number, loads: number, gc: boolean
   const updates: Uint8Array[] = [];
   const layer = new StateLayer({ store, clock: systemClock, gc, snapshotEvery: Number.MAX_SAFE_INTEGER, send: (_c, data) => Promise.resolve(void updates.push(data)) });
   const t0 = performance.now();
+  let compactedBytesAtTenth = 0;
   for (let i = 0; i < ops; i++) {
     await layer.mutate(CONV, (d) => op(d, i));
+    if (i + 1 === Math.ceil(ops / 10)) compactedBytesAtTenth = store.docs.get(CONV)!.state.length;
     if ((i + 1) % 2000 === 0) log(`${name}${gc ? '' : ' (no gc)'}: ${i + 1}/${ops} ops`);
   }
   const opMs = ms(t0) / ops;
   const expected = JSON.stringify(await layer.read(CONV, (d) => d.conversation.view()));
   const compactedBytes = store.docs.get(CONV)!.state.length;
+  // What the replica stored before format v2 (Yjs update format v1 of the same document).
+  const compactedBytesV1 = await layer.read(CONV, (d) => Y.encodeStateAsUpdate(d.doc).length);
+  const snapshotBytes = await layer.read(CONV, (d) => snapshotData(d.doc).length);
   const logBytes = updates.reduce((n, u) => n + u.length, 0);
   // With compaction: a fresh layer loads the one stored state.
   const compactedLoad: number[] = [];
@@ -89,7 +96,7 @@ async function run(name: string, op: Op, ops: number, loads: number, gc: boolean
   for (let i = 0; i < updates.length; i++) await replay.received(CONV, entryOf(i, EntryType.Crdt), updates[i]!);
   const replayMs = ms(t2);
   if (JSON.stringify(await replay.read(CONV, (d) => d.conversation.view())) !== expected) throw new Error('replayed log differs');
-  return { opMs: Math.round(opMs * 1000) / 1000, compactedBytes, logBytes, compactedLoadMs: median(compactedLoad), logReplayMs: replayMs };
+  return { opMs: Math.round(opMs * 1000) / 1000, compactedBytes, compactedBytesAtTenth, compactedBytesV1, snapshotBytes, logBytes, compactedLoadMs: median(compactedLoad), logReplayMs: replayMs };
 }
 
 async function main(): Promise<void> {

@@ -13,6 +13,8 @@ import type { DocStore, MessageEraser, StoredDoc } from '../state/ports.js';
 export interface DocRow {
   id: string;
   state: Uint8Array;
+  /** Encoding of `state` (StoredDoc.format); absent on rows written before format 2. */
+  format?: 1 | 2;
   sinceSnapshot: number;
 }
 
@@ -32,11 +34,11 @@ export class DexieState implements DocStore, MessageEraser {
 
   async loadDoc(conversationId: ConversationId): Promise<StoredDoc | null> {
     const row = await this.db.docs.get(String(conversationId));
-    return row ? { state: row.state, sinceSnapshot: row.sinceSnapshot } : null;
+    return row ? { state: row.state, sinceSnapshot: row.sinceSnapshot, ...(row.format === 2 ? { format: 2 as const } : {}) } : null;
   }
 
   async saveDoc(conversationId: ConversationId, doc: StoredDoc): Promise<void> {
-    await this.db.docs.put({ id: String(conversationId), state: doc.state, sinceSnapshot: doc.sinceSnapshot });
+    await this.db.docs.put({ id: String(conversationId), state: doc.state, sinceSnapshot: doc.sinceSnapshot, ...(doc.format === 2 ? { format: 2 as const } : {}) });
   }
 
   eraseMessage(uid: string): Promise<Message | null> {

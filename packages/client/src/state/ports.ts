@@ -7,9 +7,14 @@
 import type { ConversationId } from '@tidings/shared';
 import type { Message } from '../model/message.js';
 
-/** A conversation's document as stored: compacted state (Y.encodeStateAsUpdate) and updates seen since the last snapshot. */
+/** A conversation's document as stored: compacted state and updates seen since the last snapshot. */
 export interface StoredDoc {
   readonly state: Uint8Array;
+  /**
+   * How `state` is encoded: 2 is Yjs's update format v2 (Y.encodeStateAsUpdateV2), what is written
+   * now; absent or 1 is format v1, what replicas written before held.
+   */
+  readonly format?: 1 | 2;
   readonly sinceSnapshot: number;
 }
 

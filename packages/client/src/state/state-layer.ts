@@ -59,6 +59,31 @@ export interface LoadedDoc {
   expiry: TimerHandle | null;
 }
 
+/**
+ * Marks state data in Yjs update format v2. Snapshots are sent in v2: its
+ * run-length encoding keeps the tombstones of 10,000 reaction toggles in a few
+ * hundred bytes, where v1 spends about 4.5 bytes on each. A v1 update starts
+ * with a canonical varuint (its client count), and Yjs never writes 0xff 0x00
+ * (a non-canonical 127), so data without this prefix is v1: Crdt updates, and
+ * snapshots posted before v2.
+ */
+export const STATE_V2_MAGIC = Uint8Array.of(0xff, 0x00, 0x59, 0x32);
+
+/** A snapshot of the document as Snapshot entry data (format v2, marked). */
+export function snapshotData(doc: Y.Doc): Uint8Array {
+  const v2 = Y.encodeStateAsUpdateV2(doc);
+  const out = new Uint8Array(STATE_V2_MAGIC.length + v2.length);
+  out.set(STATE_V2_MAGIC, 0);
+  out.set(v2, STATE_V2_MAGIC.length);
+  return out;
+}
+
+/** The update in Crdt or Snapshot entry data, and its format. */
+export function readStateData(data: Uint8Array): { format: 1 | 2; bytes: Uint8Array } {
+  const marked = data.length >= STATE_V2_MAGIC.length && STATE_V2_MAGIC.every((b, i) => data[i] === b);
+  return marked ? { format: 2, bytes: data.subarray(STATE_V2_MAGIC.length) } : { format: 1, bytes: data };
+}
+
 export class StateLayer implements StateSink {
   private readonly docs = new Map<ConversationId, LoadedDoc>();
   private readonly queues = new Map<ConversationId, Promise<unknown>>();
@@ -110,8 +135,15 @@ export class StateLayer implements StateSink {
     return this.serial(conversationId, async () => {
       const d = await this.load(conversationId);
       try {
-        Y.decodeUpdate(data); // parse first: a malformed update must not touch the document
-        Y.applyUpdate(d.doc, data, REMOTE);
+        const update = readStateData(data);
+        // Parse first: a malformed update must not touch the document.
+        if (update.format === 2) {
+          Y.decodeUpdateV2(update.bytes);
+          Y.applyUpdateV2(d.doc, update.bytes, REMOTE);
+        } else {
+          Y.decodeUpdate(update.bytes);
+          Y.applyUpdate(d.doc, update.bytes, REMOTE);
+        }
       } catch (error) {
         this.logger.warn('dropped a malformed state update', { conversationId: String(conversationId), entry: String(entry.id), error: String(error) });
         return;
@@ -192,7 +224,7 @@ export class StateLayer implements StateSink {
   private async snapshot(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
     d.sinceSnapshot = 0;
     try {
-      await this.config.send(conversationId, Y.encodeStateAsUpdate(d.doc), true);
+      await this.config.send(conversationId, snapshotData(d.doc), true);
     } catch (error) {
       if (!(error instanceof TidingsError) || error.code !== ErrorCode.PayloadTooLarge) throw error;
       this.logger.warn('state document too large for a snapshot entry', { conversationId: String(conversationId), error: error.message });
@@ -224,7 +256,7 @@ export class StateLayer implements StateSink {
 
   private async save(conversationId: ConversationId, d: LoadedDoc): Promise<void> {
     d.dirty = false;
-    await this.config.store.saveDoc(conversationId, { state: Y.encodeStateAsUpdate(d.doc), sinceSnapshot: d.sinceSnapshot });
+    await this.config.store.saveDoc(conversationId, { state: Y.encodeStateAsUpdateV2(d.doc), format: 2, sinceSnapshot: d.sinceSnapshot });
   }
 
   private async load(conversationId: ConversationId): Promise<LoadedDoc> {
@@ -233,7 +265,8 @@ export class StateLayer implements StateSink {
     const doc = new Y.Doc({ gc: this.config.gc ?? true });
     if (this.config.newClientId) doc.clientID = this.config.newClientId();
     const stored = await this.config.store.loadDoc(conversationId);
-    if (stored) Y.applyUpdate(doc, stored.state, REMOTE);
+    if (stored?.format === 2) Y.applyUpdateV2(doc, stored.state, REMOTE);
+    else if (stored) Y.applyUpdate(doc, stored.state, REMOTE);
     const d: LoadedDoc = {
       doc,
       conversation: new ConversationState(doc),

@@ -20,7 +20,7 @@ export class MemoryStateStore implements DocStore, MessageEraser {
     return Promise.resolve(this.docs.get(id) ?? null);
   }
   saveDoc(id: ConversationId, doc: StoredDoc): Promise<void> {
-    this.docs.set(id, { state: doc.state.slice(), sinceSnapshot: doc.sinceSnapshot });
+    this.docs.set(id, { ...doc, state: doc.state.slice() });
     return Promise.resolve();
   }
   eraseMessage(uid: string): Promise<Message | null> {
@@ -137,6 +137,7 @@ export class SimNetwork {
 export const storedDoc = (store: MemoryStateStore, id: ConversationId): Y.Doc => {
   const doc = new Y.Doc();
   const s = store.docs.get(id);
-  if (s) Y.applyUpdate(doc, s.state);
+  if (s?.format === 2) Y.applyUpdateV2(doc, s.state);
+  else if (s) Y.applyUpdate(doc, s.state);
   return doc;
 };
