@@ -95,6 +95,8 @@ describe('message state in the web app', () => {
       ['Mute', 'muted'],
     ] as const) {
       await page.getByRole('button', { name, exact: true }).click();
+      // Mute offers durations (ui/chat-flags.tsx); this flow mutes for ever.
+      if (name === 'Mute') await page.getByRole('menuitem', { name: 'Always' }).click({ timeout: UI_TIMEOUT });
       await page.locator(`button[aria-label="${name}"][aria-pressed="true"]`).waitFor({ timeout: UI_TIMEOUT });
       await chatRow.locator(`[data-flag="${flag}"]`).waitFor({ timeout: UI_TIMEOUT });
     }

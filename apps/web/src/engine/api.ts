@@ -41,7 +41,9 @@ export type MessageAction =
   /** Own messages: erased on every device. */
   | { readonly type: 'deleteForEveryone' }
   /** Removed from this device only. */
-  | { readonly type: 'deleteForMe' };
+  | { readonly type: 'deleteForMe' }
+  /** Pins or unpins the message for every member. */
+  | { readonly type: 'pin'; readonly on: boolean };
 
 /** The other members' lowest receipt positions in one conversation (null when there are none). */
 export interface ReceiptView {
@@ -64,11 +66,49 @@ export interface ChatSummary {
   /** This user's chat-list flags (from the account state, synced across their devices). */
   readonly archived: boolean;
   readonly muted: boolean;
+  /** Muted until this time (ms since the epoch; Infinity: for ever; 0: not muted). Views compare it with the clock as time passes. */
+  readonly mutedUntil: number;
   readonly pinned: boolean;
 }
 
-/** Chat-list flags a user can set on one conversation (see state-calls.ts). */
-export type ChatAction = { readonly type: 'archive' | 'mute' | 'pin'; readonly on: boolean };
+/**
+ * Chat-list flags a user can set on one conversation (see state-calls.ts).
+ * A mute without `until` (ms since the epoch) is for ever.
+ */
+export type ChatAction =
+  | { readonly type: 'archive' | 'pin'; readonly on: boolean }
+  | { readonly type: 'mute'; readonly on: boolean; readonly until?: number };
+
+/** Conversation settings every member can change, on every member's device (see state-calls.ts). */
+export type ConversationAction =
+  /** A group's name and description (the name then wins over the server's). */
+  | { readonly type: 'profile'; readonly name?: string; readonly description?: string }
+  /** Disappearing messages after this many seconds (0: off). */
+  | { readonly type: 'timer'; readonly seconds: number };
+
+/** A pinned message and when it was pinned. */
+export interface PinnedView {
+  readonly message: MessageView;
+  /** When it was pinned, ms since the epoch. */
+  readonly at: number;
+}
+
+/** What a conversation's convergent state says beyond its messages. */
+export interface ConversationStateView {
+  /** The group's description (null: none set). */
+  readonly description: string | null;
+  /** Disappearing-messages timer in seconds (0: off). */
+  readonly disappearingSeconds: number;
+  /** Pinned messages present on this device, oldest pin first. */
+  readonly pinned: readonly PinnedView[];
+}
+
+/** One version of a message's text: the original, then each edit. */
+export interface MessageVersion {
+  readonly text: string;
+  /** When this version was written, ms since the epoch. */
+  readonly at: number;
+}
 
 /** What changed in the engine; views re-read what they show. Delivered in batches. */
 export type EngineEvent =
@@ -129,8 +169,14 @@ export interface EngineApi extends EngineTestHooks {
   messageAction(id: ConversationId, uid: string, action: MessageAction): Promise<void>;
   /** Current views of these loaded messages (after a `state` event); removed rows are absent. */
   refreshMessages(id: ConversationId, uids: readonly string[]): Promise<MessageView[]>;
-  /** Archives, mutes (for ever) or pins a chat, or undoes it, on all of this user's devices. */
+  /** Archives, mutes (until a time, or for ever) or pins a chat, or undoes it, on all of this user's devices. */
   chatAction(id: ConversationId, action: ChatAction): Promise<void>;
+  /** Changes a group's name or description, or the disappearing timer, for every member; rejects with the client's typed error when not allowed. */
+  conversationAction(id: ConversationId, action: ConversationAction): Promise<void>;
+  /** Description, disappearing timer and pinned messages of a conversation (re-read after a `state` event). */
+  conversationState(id: ConversationId): Promise<ConversationStateView>;
+  /** Every version of one message's text, oldest first (the last is the current one). */
+  editHistory(id: ConversationId, uid: string): Promise<MessageVersion[]>;
 
   draft(id: ConversationId): Promise<string>;
   saveDraft(id: ConversationId, text: string): Promise<void>;

@@ -20,11 +20,14 @@ import type { MediaDescriptor } from '@tidings/client/media';
 import type {
   ChatAction,
   ChatSummary,
+  ConversationAction,
+  ConversationStateView,
   DeviceView,
   EngineApi,
   EngineEvent,
   EngineListener,
   MessageAction,
+  MessageVersion,
   MessageView,
   PushPreview,
   PushSubscriptionData,
@@ -36,7 +39,7 @@ import { listOrder, summarize, toView } from './views.js';
 import { MediaService } from './media.js';
 import { seedHistory } from './seed.js';
 import { registerPushSubscription } from './server-calls.js';
-import { applyChatAction, applyMessageAction, refreshMessages } from './state-calls.js';
+import { applyChatAction, applyConversationAction, applyMessageAction, conversationState, editHistory, refreshMessages } from './state-calls.js';
 
 export interface HostOptions {
   /** Base URL of the sync server: the origin the app was served from. */
@@ -303,6 +306,20 @@ export class EngineHost implements EngineApi {
 
   async chatAction(id: ConversationId, action: ChatAction): Promise<void> {
     await applyChatAction((await this.engine()).client, id, action);
+  }
+
+  async conversationAction(id: ConversationId, action: ConversationAction): Promise<void> {
+    await applyConversationAction((await this.engine()).client, id, action);
+  }
+
+  async conversationState(id: ConversationId): Promise<ConversationStateView> {
+    const running = await this.engine();
+    return conversationState(running.client, running.replica, id);
+  }
+
+  async editHistory(id: ConversationId, uid: string): Promise<MessageVersion[]> {
+    const running = await this.engine();
+    return editHistory(running.client, running.replica, id, uid);
   }
 
   async refreshMessages(id: ConversationId, uids: readonly string[]): Promise<MessageView[]> {

@@ -18,7 +18,7 @@ export const toView = (m: Message): MessageView => ({
 
 const fallbackName = (userId: UserId): string => `user ${userId.toString().slice(-4)}`;
 
-/** One chat-list row: title (group name, or the DM peer's known username), newest message, unread count. */
+/** One chat-list row: title (the group profile's name, else the server's group name, or the DM peer's known username), newest message, unread count. */
 export async function summarize(
   client: TidingsClient,
   self: UserId,
@@ -28,7 +28,9 @@ export async function summarize(
 ): Promise<ChatSummary> {
   const [last] = await client.messages(c.id, { limit: 1 });
   const peer = c.kind === 'dm' ? (c.members.find((m) => m !== self) ?? null) : null;
-  let title = c.name;
+  // A name set in the group's encrypted profile wins over the server's (the creation-time name).
+  const profileName = c.kind === 'group' ? await client.crdt.profile(c.id).then((p) => p.name, () => null) : null;
+  let title = profileName ?? c.name;
   if (c.kind === 'dm') {
     const known = peer ? await names([peer]) : new Map<UserId, string>();
     title = peer ? (known.get(peer) ?? fallbackName(peer)) : 'Direct message';
@@ -37,7 +39,8 @@ export async function summarize(
   }
   // Before the self conversation is known (first connect) there are no flags yet.
   const prefs = await client.crdt.chat(c.id).catch(() => null);
-  const flags = { archived: prefs?.archived ?? false, muted: (prefs?.mutedUntil ?? 0) > Date.now(), pinned: (prefs?.pinnedAt ?? null) !== null };
+  const mutedUntil = prefs?.mutedUntil ?? 0;
+  const flags = { archived: prefs?.archived ?? false, muted: mutedUntil > Date.now(), mutedUntil, pinned: (prefs?.pinnedAt ?? null) !== null };
   return { id: c.id, kind: c.kind, title, members: c.members, peer, left: c.left, unread, last: last ? toView(last) : null, ...flags };
 }
 

@@ -1,41 +1,120 @@
 /**
  * Chat-list flags (pinned, muted, archived): toggles in the conversation
  * header and the markers a chat-list row shows. The flags live in the user's
- * account state, so they follow the user to their other devices.
+ * account state, so they follow the user to their other devices. A mute lasts
+ * 8 hours, a week or for ever; a timed one ends by itself when its time passes.
  */
-import type { ChatAction, ChatSummary } from '../engine/api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ChatSummary } from '../engine/api.js';
 import { useLink } from './engine-context.js';
 
-const TOGGLES: readonly { type: ChatAction['type']; label: string; glyph: string; on: (c: ChatSummary) => boolean }[] = [
-  { type: 'pin', label: 'Pin chat', glyph: '📌', on: (c) => c.pinned },
-  { type: 'mute', label: 'Mute', glyph: '🔕', on: (c) => c.muted },
-  { type: 'archive', label: 'Archive', glyph: '🗄', on: (c) => c.archived },
+const HOUR_MS = 3_600_000;
+/** How long a person can mute a chat for, as WhatsApp offers (Infinity: always). */
+export const MUTE_CHOICES: readonly { label: string; ms: number }[] = [
+  { label: 'For 8 hours', ms: 8 * HOUR_MS },
+  { label: 'For 1 week', ms: 7 * 24 * HOUR_MS },
+  { label: 'Always', ms: Infinity },
 ];
+/** Longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days); longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Whether the chat is muted now; re-renders when a timed mute runs out. */
+export function useMuted(chat: ChatSummary): boolean {
+  const [, bump] = useState(0);
+  const until = chat.mutedUntil;
+  const muted = until > Date.now();
+  useEffect(() => {
+    if (!muted || until === Infinity) return;
+    const timer = setTimeout(() => bump((n) => n + 1), Math.min(until - Date.now() + 1, MAX_TIMER_MS));
+    return () => clearTimeout(timer);
+  });
+  return muted;
+}
+
+/** "until 21:30" / "until 3 Dec, 21:30" / "" (for ever). */
+export function mutedUntilText(until: number): string {
+  if (until === Infinity) return '';
+  const d = new Date(until);
+  const sameDay = d.toDateString() === new Date().toDateString();
+  return `until ${sameDay ? d.toLocaleTimeString(undefined, { timeStyle: 'short' }) : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
+}
 
 /** Toggle buttons (aria-pressed) for one chat; the header re-reads the chat on the `chats` event. */
 export function ChatFlagToggles({ chat }: { chat: ChatSummary }) {
   const link = useLink();
+  const toggle = (type: 'pin' | 'archive', on: boolean) => void link.engine.chatAction(chat.id, { type, on });
   return (
     <span class="chat-flags" role="group" aria-label="Chat settings">
-      {TOGGLES.map((t) => (
-        <button
-          key={t.type}
-          type="button"
-          class="icon-button"
-          aria-label={t.label}
-          title={t.label}
-          aria-pressed={t.on(chat)}
-          onClick={() => void link.engine.chatAction(chat.id, { type: t.type, on: !t.on(chat) })}
-        >
-          {t.glyph}
-        </button>
-      ))}
+      <button type="button" class="icon-button" aria-label="Pin chat" title="Pin chat" aria-pressed={chat.pinned} onClick={() => toggle('pin', !chat.pinned)}>
+        📌
+      </button>
+      <MuteButton chat={chat} />
+      <button type="button" class="icon-button" aria-label="Archive" title="Archive" aria-pressed={chat.archived} onClick={() => toggle('archive', !chat.archived)}>
+        🗄
+      </button>
+    </span>
+  );
+}
+
+/** Unmuted: opens a menu of durations. Muted: unmutes. Escape closes the menu and returns focus. */
+function MuteButton({ chat }: { chat: ChatSummary }) {
+  const link = useLink();
+  const muted = useMuted(chat);
+  const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (open) menu.current?.querySelector('button')?.focus();
+  }, [open]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  const mute = (ms: number) => {
+    close();
+    void link.engine.chatAction(chat.id, ms === Infinity ? { type: 'mute', on: true } : { type: 'mute', on: true, until: Date.now() + ms });
+  };
+  const title = muted ? `Muted ${mutedUntilText(chat.mutedUntil)}`.trim() + ' (press to unmute)' : 'Mute';
+  return (
+    <span
+      class="mute-flag"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && open) {
+          e.preventDefault();
+          close();
+        }
+      }}
+    >
+      <button
+        ref={button}
+        type="button"
+        class="icon-button"
+        aria-label="Mute"
+        title={title}
+        aria-pressed={muted}
+        aria-haspopup={muted ? undefined : 'menu'}
+        aria-expanded={muted ? undefined : open}
+        data-muted-until={muted ? String(chat.mutedUntil) : undefined}
+        onClick={() => (muted ? void link.engine.chatAction(chat.id, { type: 'mute', on: false }) : setOpen(!open))}
+      >
+        🔕
+      </button>
+      {open && (
+        <div ref={menu} class="mute-menu" role="menu" aria-label="Mute notifications">
+          {MUTE_CHOICES.map((c) => (
+            <button key={c.label} type="button" role="menuitem" onClick={() => mute(c.ms)}>
+              {c.label}
+            </button>
+          ))}
+        </div>
+      )}
     </span>
   );
 }
 
 /** Small markers on a chat-list row. */
 export function ChatFlagMarkers({ chat }: { chat: ChatSummary }) {
+  const muted = useMuted(chat);
   return (
     <>
       {chat.pinned && (
@@ -43,8 +122,8 @@ export function ChatFlagMarkers({ chat }: { chat: ChatSummary }) {
           📌
         </span>
       )}
-      {chat.muted && (
-        <span class="chat-flag" role="img" aria-label="muted" data-flag="muted">
+      {muted && (
+        <span class="chat-flag" role="img" aria-label={`muted ${mutedUntilText(chat.mutedUntil)}`.trim()} data-flag="muted" data-muted-until={String(chat.mutedUntil)}>
           🔕
         </span>
       )}

@@ -16,6 +16,8 @@ import { MediaContent } from './media-view.js';
 import { IdentityWarning } from './safety.js';
 import { EditBox, MessageMenu, Reactions } from './message-actions.js';
 import { ChatFlagToggles } from './chat-flags.js';
+import { ConversationBanners } from './pinned-bar.js';
+import { EditedLabel } from './edit-history.js';
 import type { ReplyRef } from '@tidings/client';
 
 /** Messages read from the replica when a conversation opens. */
@@ -137,6 +139,7 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
     <section class="conversation" aria-label={chat?.title ?? 'Conversation'}>
       <ConversationHeader chat={chat} typers={typers} self={session.userId} />
       <IdentityWarning id={id} inConversation />
+      <ConversationBanners id={id} session={session} />
       {loaded && messages.length === 0 && <p class="empty">No messages yet. Say hello!</p>}
       <VirtualList
         class="history"
@@ -236,7 +239,7 @@ function Bubble({
         )}
         <Reactions message={message} session={session} />
         <span class="meta">
-          {edited && <span class="edited">edited</span>}
+          {edited && <EditedLabel message={message} />}
           <time>{clockTime(message.createdAt)}</time>
           {mine && <Tick state={state} />}
         </span>

@@ -1,18 +1,21 @@
 /**
- * Conversation info. A group: members (each with their safety number on
- * request), add by username, remove (admins) or leave. A DM: the contact and
- * the safety number with them. Both show the identity-change warning.
+ * Conversation info. A group: name and description (editable by members),
+ * members (each with their safety number on request), add by username, remove
+ * (admins) or leave. A DM: the contact and the safety number with them. Both
+ * show the identity-change warning and the disappearing-messages timer.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { ConversationId, UserId } from '@tidings/shared';
 import type { ChatSummary, SessionInfo } from '../engine/api.js';
 import { useEngineEvent, useFrameCoalesced, useLink, useName, usePresence } from './engine-context.js';
 import { IdentityWarning, SafetyNumber } from './safety.js';
+import { DisappearingSetting, GroupProfileForm, useConversationState } from './conversation-settings.js';
 
 export function GroupInfo({ id, session }: { id: ConversationId; session: SessionInfo }) {
   const link = useLink();
   const [chat, setChat] = useState<ChatSummary | null>(null);
   const [error, setError] = useState('');
+  const state = useConversationState(id);
   const reload = useFrameCoalesced(() => void link.engine.chat(id).then(setChat));
   useEffect(() => {
     reload();
@@ -54,7 +57,9 @@ export function GroupInfo({ id, session }: { id: ConversationId; session: Sessio
       </header>
       <div class="panel-body">
         <IdentityWarning id={id} />
+        {chat?.kind === 'group' && <GroupProfileForm chat={chat} state={state} />}
         {chat?.kind === 'dm' && chat.peer !== null && <SafetyNumber userId={chat.peer} />}
+        {(chat?.kind === 'group' || chat?.kind === 'dm') && <DisappearingSetting chat={chat} state={state} />}
         {chat?.kind === 'group' && <GroupMembers chat={chat} session={session} act={act} add={add} error={error} />}
         {chat?.kind === 'dm' && error && (
           <p class="error" role="alert">

@@ -1,6 +1,6 @@
 /**
  * What a conversation row offers beyond its text: a small per-message action
- * menu (react, edit, delete for everyone, delete for me), the reactions under
+ * menu (react, reply, pin, edit, delete for everyone, delete for me), the reactions under
  * a message, and the inline edit box. Actions go to the engine's
  * `messageAction`; the row updates when the engine reports a `state` change.
  */
@@ -32,6 +32,7 @@ export function MessageMenu({ message, session, onEdit, onReply }: { message: Me
   }, [open]);
   const mine = message.senderUserId === session.userId;
   const deleted = message.annotations?.deleted != null;
+  const pinned = message.annotations?.pinned != null;
   const mineReacted = (emoji: string) => message.annotations?.reactions[emoji]?.includes(session.userId.toString()) ?? false;
   const close = () => {
     setOpen(false);
@@ -84,6 +85,11 @@ export function MessageMenu({ message, session, onEdit, onReply }: { message: Me
           {!deleted && message.id !== null && (message.content.kind === 'text' || message.content.kind === 'media') && (
             <button type="button" role="menuitem" onClick={choose(onReply)}>
               Reply
+            </button>
+          )}
+          {!deleted && (message.content.kind === 'text' || message.content.kind === 'media') && (
+            <button type="button" role="menuitem" onClick={choose(() => act({ type: 'pin', on: !pinned }))}>
+              {pinned ? 'Unpin' : 'Pin'}
             </button>
           )}
           {mine && !deleted && message.content.kind === 'text' && (
