@@ -88,4 +88,34 @@ describe('state compaction', () => {
     await fresh.received(CONV, entryOf(1, EntryType.Snapshot), Uint8Array.of(...snapshotData(old).subarray(0, 4), 1, 2, 3));
     expect(await fresh.read(CONV, (d) => d.conversation.profile().name)).toBe('Before v2');
   });
+
+  it('applies a catch-up page as one batch: the page\'s snapshot first, the rest after it, one change event, the count since the snapshot right', async () => {
+    const source = new MemoryStateStore();
+    const sent: { data: Uint8Array; snapshot: boolean }[] = [];
+    const author = layerOn(source, sent);
+    await toggle(author, 0, 50);
+    await author.mutate(CONV, (d) => d.conversation.setProfile({ name: 'Page' }, LOCAL));
+    await author.postSnapshot(CONV);
+    await toggle(author, 50, 5);
+    const page = sent.map((s, i) => ({ entry: entryOf(i, s.snapshot ? EntryType.Snapshot : EntryType.Crdt), data: s.data }));
+    expect(page.filter((p) => p.entry.type === EntryType.Snapshot)).toHaveLength(1);
+
+    const store = new MemoryStateStore();
+    const reader = layerOn(store);
+    const changes: ConversationId[] = [];
+    reader.on('changed', ({ conversationId }) => void changes.push(conversationId));
+    const opened = await reader.batch(CONV, async () => {
+      for (const p of page) await reader.received(CONV, p.entry, p.data);
+      expect(store.docs.get(CONV)).toBeUndefined(); // held until the page is opened
+      return page.length;
+    });
+    expect(opened).toBe(page.length);
+    expect(changes).toEqual([CONV]);
+    expect(store.docs.get(CONV)!.sinceSnapshot).toBe(5);
+    expect(await reader.read(CONV, (d) => d.conversation.view())).toEqual(await author.read(CONV, (d) => d.conversation.view()));
+    // Outside a batch, updates apply one by one as before.
+    const single = layerOn(new MemoryStateStore());
+    for (const p of page) await single.received(CONV, p.entry, p.data);
+    expect(await single.read(CONV, (d) => d.conversation.view())).toEqual(await author.read(CONV, (d) => d.conversation.view()));
+  });
 });

@@ -21,6 +21,8 @@ export interface E2eeHost {
   ackInbox(upto: bigint): void;
   /** Another device's opened state update (Crdt or Snapshot entry), in log order. */
   stateReceived(conversationId: ConversationId, entry: Entry, data: Uint8Array): Promise<void>;
+  /** Opens a page of entries as one batch of state updates (see StateSink.batch). */
+  stateBatch<T>(conversationId: ConversationId, open: () => Promise<T>): Promise<T>;
   /** A message row changed (opened later, or filled from history). */
   messageChanged(message: Message): void;
   /** A conversation's MLS group changed (created, joined, new epoch). */

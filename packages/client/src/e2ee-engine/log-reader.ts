@@ -68,7 +68,9 @@ export class LogReader {
     const out: OpenedEntry[] = [];
     const ratcheted = new Set<MlsGroup>();
     try {
-      for (const entry of entries) out.push({ entry, content: await this.openOne(conversationId, entry, false, ratcheted) });
+      await this.host.stateBatch(conversationId, async () => {
+        for (const entry of entries) out.push({ entry, content: await this.openOne(conversationId, entry, false, ratcheted) });
+      });
     } finally {
       for (const group of ratcheted) await this.groups.save(group);
     }

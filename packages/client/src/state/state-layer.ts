@@ -84,8 +84,16 @@ export function readStateData(data: Uint8Array): { format: 1 | 2; bytes: Uint8Ar
   return marked ? { format: 2, bytes: data.subarray(STATE_V2_MAGIC.length) } : { format: 1, bytes: data };
 }
 
+/** A state update as received, before it is applied. */
+interface Received {
+  readonly entry: Entry;
+  readonly data: Uint8Array;
+}
+
 export class StateLayer implements StateSink {
   private readonly docs = new Map<ConversationId, LoadedDoc>();
+  /** Updates held for the batch open on each conversation (see batch). */
+  private readonly batches = new Map<ConversationId, Received[]>();
   private readonly queues = new Map<ConversationId, Promise<unknown>>();
   /** Tasks queued per conversation (the last one to finish saves a dirty document). */
   private readonly waiting = new Map<ConversationId, number>();
@@ -130,30 +138,37 @@ export class StateLayer implements StateSink {
     });
   }
 
-  /** StateSink: another device's Crdt or Snapshot entry, at least once. */
+  /** StateSink: another device's Crdt or Snapshot entry, at least once (held while a batch of its conversation is open). */
   received(conversationId: ConversationId, entry: Entry, data: Uint8Array): Promise<void> {
-    return this.serial(conversationId, async () => {
-      const d = await this.load(conversationId);
-      try {
-        const update = readStateData(data);
-        // Parse first: a malformed update must not touch the document.
-        if (update.format === 2) {
-          Y.decodeUpdateV2(update.bytes);
-          Y.applyUpdateV2(d.doc, update.bytes, REMOTE);
-        } else {
-          Y.decodeUpdate(update.bytes);
-          Y.applyUpdate(d.doc, update.bytes, REMOTE);
-        }
-      } catch (error) {
-        this.logger.warn('dropped a malformed state update', { conversationId: String(conversationId), entry: String(entry.id), error: String(error) });
-        return;
-      }
-      d.sinceSnapshot = entry.type === EntryType.Snapshot ? 0 : d.sinceSnapshot + 1;
-      await this.afterChange(conversationId, d, true);
-    });
+    const held = this.batches.get(conversationId);
+    if (held) {
+      held.push({ entry, data });
+      return Promise.resolve();
+    }
+    return this.serial(conversationId, () => this.apply(conversationId, [{ entry, data }]));
   }
 
-  /** Posts a snapshot now (membership changed: new members and devices can only read entries from after they joined). */
+  /**
+   * StateSink: a page of entries opened as one batch. The updates it brings
+   * are applied when `open` is done (before this resolves, so before the
+   * page is stored and the cursor moves): the page's latest snapshot first,
+   * then the other updates, which it mostly already contains (Yjs skips
+   * what a document has, and updates commute), and the work that follows a
+   * change — erasing, expiry, saving, one `changed` event — runs once.
+   */
+  async batch<T>(conversationId: ConversationId, open: () => Promise<T>): Promise<T> {
+    if (this.batches.has(conversationId)) return open();
+    const held: Received[] = [];
+    this.batches.set(conversationId, held);
+    try {
+      return await open();
+    } finally {
+      this.batches.delete(conversationId);
+      if (held.length > 0) await this.serial(conversationId, () => this.apply(conversationId, held));
+    }
+  }
+
+    /** Posts a snapshot now (membership changed: new members and devices can only read entries from after they joined). */
   postSnapshot(conversationId: ConversationId): Promise<void> {
     return this.serial(conversationId, async () => {
       const d = await this.load(conversationId);
@@ -185,6 +200,37 @@ export class StateLayer implements StateSink {
   }
 
   // ---- internals ----
+
+  /** Applies received updates (the latest snapshot among them first); malformed ones are dropped. */
+  private async apply(conversationId: ConversationId, items: readonly Received[]): Promise<void> {
+    const d = await this.load(conversationId);
+    let last = -1;
+    items.forEach((item, i) => {
+      if (item.entry.type === EntryType.Snapshot) last = i;
+    });
+    const order = last < 0 ? items : [items[last]!, ...items.filter((_, i) => i !== last)];
+    let applied = 0;
+    for (const { entry, data } of order) {
+      try {
+        const update = readStateData(data);
+        // Parse first: a malformed update must not touch the document.
+        if (update.format === 2) {
+          Y.decodeUpdateV2(update.bytes);
+          Y.applyUpdateV2(d.doc, update.bytes, REMOTE);
+        } else {
+          Y.decodeUpdate(update.bytes);
+          Y.applyUpdate(d.doc, update.bytes, REMOTE);
+        }
+        applied += 1;
+      } catch (error) {
+        this.logger.warn('dropped a malformed state update', { conversationId: String(conversationId), entry: String(entry.id), error: String(error) });
+      }
+    }
+    if (applied === 0) return;
+    // Updates since the last snapshot: those logged after the batch's latest snapshot, or all of them on top of the count.
+    d.sinceSnapshot = last < 0 ? d.sinceSnapshot + items.length : items.length - 1 - last;
+    await this.afterChange(conversationId, d, true);
+  }
 
   private async change(conversationId: ConversationId, d: LoadedDoc, change: (d: LoadedDoc) => void): Promise<boolean> {
     const updates: Uint8Array[] = [];

@@ -47,7 +47,7 @@ import type { TidingsEvents } from './events.js';
 import { IdleWaiters } from './idle.js';
 import { openEntries } from './open-entries.js';
 import { OutboxSender } from './outbox-sender.js';
-import { ignoreState, type StateSink } from './state-sink.js';
+import { ignoreState, inBatch, type StateSink } from './state-sink.js';
 import type { ClientState } from '../state/client-state.js';
 import { wireState, type StateWiring } from '../state/wiring.js';
 import { ConnectionState } from './status.js';
@@ -171,6 +171,7 @@ export class TidingsClient {
         requestFlush: () => this.requestFlush(),
         ackInbox: (upto) => void this.ackInbox(upto),
         stateReceived: (conversationId, entry, data) => this.stateSink.received(conversationId, entry, data),
+        stateBatch: (conversationId, open) => inBatch(this.stateSink, conversationId, open),
         messageChanged: (message) => {
           void this.receiptTracker.decorate([message]).then((ms) => ms.forEach((m) => this.events.emit('message', m)));
         },
@@ -543,6 +544,7 @@ export class TidingsClient {
   private readonly othersState: StateSink = {
     received: (conversationId, entry, data) =>
       entry.senderDeviceId === this.config.credentials.deviceId ? Promise.resolve() : this.stateSink.received(conversationId, entry, data),
+    batch: (conversationId, open) => inBatch(this.stateSink, conversationId, open),
   };
 
   private async hello(): Promise<void> {

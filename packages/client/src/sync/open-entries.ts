@@ -5,7 +5,7 @@ import type { Envelope } from '../envelope/envelope.js';
 import type { MessageContent } from '../model/message.js';
 import { parseSystemEvent } from '../model/system-event.js';
 import type { OpenedEntry } from '../replica/replica.js';
-import type { StateSink } from './state-sink.js';
+import { inBatch, type StateSink } from './state-sink.js';
 
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -43,8 +43,12 @@ export async function openEntry(envelope: Envelope, entry: Entry, state: StateSi
 }
 
 /** Opens entries in order (sequentially: state updates must reach the sink in log order). */
-export async function openEntries(envelope: Envelope, entries: readonly Entry[], state: StateSink): Promise<OpenedEntry[]> {
-  const out: OpenedEntry[] = [];
-  for (const entry of entries) out.push({ entry, content: await openEntry(envelope, entry, state) });
-  return out;
+export function openEntries(envelope: Envelope, entries: readonly Entry[], state: StateSink): Promise<OpenedEntry[]> {
+  const conversationId = entries[0]?.conversationId;
+  const open = async (): Promise<OpenedEntry[]> => {
+    const out: OpenedEntry[] = [];
+    for (const entry of entries) out.push({ entry, content: await openEntry(envelope, entry, state) });
+    return out;
+  };
+  return conversationId === undefined ? open() : inBatch(state, conversationId, open);
 }

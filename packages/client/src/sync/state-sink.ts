@@ -10,7 +10,19 @@ export interface StateSink {
    * once: applying one twice must be harmless.
    */
   received(conversationId: ConversationId, entry: Entry, data: Uint8Array): Promise<void>;
+  /**
+   * Runs `open` (which opens a page of the conversation's entries and calls
+   * `received` for its state updates) as one batch: the sink may hold the
+   * updates and apply them together before `batch` resolves — e.g. the
+   * page's latest snapshot first, and the work that follows a change once.
+   * Optional; without it every update is applied as it is received.
+   */
+  batch?<T>(conversationId: ConversationId, open: () => Promise<T>): Promise<T>;
 }
+
+/** Runs `open` as one batch of `sink`, or plainly when the sink does not batch. */
+export const inBatch = <T>(sink: StateSink, conversationId: ConversationId, open: () => Promise<T>): Promise<T> =>
+  sink.batch ? sink.batch(conversationId, open) : open();
 
 /** The sink used until a state layer is attached: drops updates. */
 export const ignoreState: StateSink = { received: () => Promise.resolve() };

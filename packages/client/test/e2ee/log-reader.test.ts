@@ -38,6 +38,7 @@ async function readerFor(bob: MlsGroup) {
     requestFlush: () => undefined,
     ackInbox: () => undefined,
     stateReceived: async () => undefined,
+    stateBatch: (_id, open) => open(),
     messageChanged: () => undefined,
     groupChanged: () => undefined,
     keyPackageStock: () => undefined,

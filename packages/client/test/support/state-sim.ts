@@ -47,7 +47,7 @@ export interface SimDevice {
   layer: StateLayer;
   online: boolean;
   /** Entries the log has for this device and has not delivered yet. */
-  readonly inbox: Entry[];
+  inbox: Entry[];
   readonly data: Map<bigint, Uint8Array>;
 }
 
@@ -87,6 +87,15 @@ export class SimNetwork {
     const d = ready[Math.floor(this.random() * ready.length)]!;
     const at = Math.floor(this.random() * d.inbox.length);
     const entry = d.inbox[at]!;
+    if (this.random() < 0.25) {
+      // A catch-up page: up to 5 pending entries of that conversation, opened as one batch.
+      const page = d.inbox.filter((e) => e.conversationId === entry.conversationId).slice(0, 1 + Math.floor(this.random() * 5));
+      if (this.random() >= duplicateRate) d.inbox = d.inbox.filter((e) => !page.includes(e));
+      await d.layer.batch(entry.conversationId, async () => {
+        for (const e of page) await d.layer.received(e.conversationId, e, d.data.get(e.id)!);
+      });
+      return true;
+    }
     if (this.random() >= duplicateRate) d.inbox.splice(at, 1);
     await d.layer.received(entry.conversationId, entry, d.data.get(entry.id)!);
     return true;
