@@ -14,6 +14,8 @@ import { UI_TIMEOUT, newDm, newGroup, openChat, send, signUp, waitMessage } from
 let stack: Stack;
 let alice: User;
 let bob: User;
+/** Erin's page, in her DM with Alice after the timed-mute test. */
+let erinPage: Page | null = null;
 
 const HOUR_MS = 3_600_000;
 
@@ -139,6 +141,7 @@ describe('more conversation state in the web app', () => {
     await signUp(erin.page, 'erin');
     await newDm(erin.page, 'alice');
     const page = erin.page;
+    erinPage = page;
     const mute = page.getByRole('button', { name: 'Mute', exact: true });
     const marker = page.locator('a.chat [data-flag="muted"]');
 
@@ -172,5 +175,20 @@ describe('more conversation state in the web app', () => {
     // Pressing it again unmutes.
     await mute.click();
     await expect.poll(() => marker.count(), { timeout: UI_TIMEOUT }).toBe(0);
+  });
+
+  it('a disappearing timer set in a DM\'s contact info shows on the other person\'s device', { timeout: 60_000 }, async () => {
+    const erin = erinPage;
+    if (!erin) throw new Error('the timed-mute test runs first and leaves Erin in her DM with Alice');
+    // Alice may not know Erin's name yet: she opens the chat by its newest message.
+    await send(erin, 'hello alice');
+    await alice.page.locator('a.chat', { hasText: 'hello alice' }).click({ timeout: UI_TIMEOUT });
+    await waitMessage(alice.page, 'hello alice');
+
+    await erin.getByRole('link', { name: 'Contact info and safety number' }).click();
+    await erin.getByRole('radio', { name: '7 days' }).check();
+    await expect.poll(() => erin.getByRole('radio', { name: '7 days' }).isChecked(), { timeout: UI_TIMEOUT }).toBe(true);
+    const note = alice.page.getByRole('note').filter({ hasText: 'Messages disappear after' });
+    await expect.poll(() => note.textContent({ timeout: UI_TIMEOUT }), { timeout: UI_TIMEOUT }).toContain('Messages disappear after 7 days');
   });
 });
