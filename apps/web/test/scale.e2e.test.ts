@@ -19,6 +19,8 @@ const MESSAGES = Number(process.env.SCALE_MESSAGES ?? 100_000);
 const DAYS = 400;
 /** Most rows the windowed list may have in the DOM at any time. */
 const MAX_DOM_ROWS = 120;
+/** Most the first message on screen may move when an older page lands above it, px (scroll positions are whole pixels). */
+const MAX_ANCHOR_DRIFT_PX = 2;
 /** Generous bound on the longest gap between animation frames while scrolling, ms. */
 const MAX_FRAME_GAP_MS = 5_000;
 
@@ -35,6 +37,9 @@ afterAll(async () => {
 
 interface ScrollReport {
   readonly pages: number;
+  /** Pages whose landing was watched, and how far the first message on screen moved when they landed (most, px). */
+  readonly anchorChecks: number;
+  readonly anchorDrift: number;
   readonly loaded: number;
   readonly maxRows: number;
   readonly firstText: string;
@@ -47,6 +52,11 @@ interface ScrollReport {
   readonly longTasks: number;
   readonly longTaskTotalMs: number;
   readonly longestTaskMs: number;
+  /** Long tasks while scrolling up (pages loading) and back down, count / longest ms. */
+  readonly longTasksUp: number;
+  readonly longestUpMs: number;
+  readonly longTasksDown: number;
+  readonly longestDownMs: number;
 }
 
 describe('a conversation of 100,000 messages', () => {
@@ -58,8 +68,9 @@ describe('a conversation of 100,000 messages', () => {
     const { page } = alice;
     // Progress of the long phases, on stderr.
     page.on('console', (m) => {
-      if (m.text().startsWith('scale:')) process.stderr.write(`${m.text()}\n`);
+      if (m.text().startsWith('scale:') || m.type() === 'error') process.stderr.write(`${m.text()}\n`);
     });
+    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
     await signUp(page, 'alice');
     await newDm(page, 'bob');
     const conversationId = /#\/c\/(\d+)/.exec(page.url())?.[1];
@@ -80,8 +91,26 @@ describe('a conversation of 100,000 messages', () => {
     // Re-open the conversation so it reads the seeded replica.
     await page.goto(`${alice.gateway.url}/#/`);
     await page.goto(`${alice.gateway.url}/#/c/${conversationId!}`);
-    await page.locator('.msg .text', { hasText: `message ${MESSAGES} ` }).waitFor({ timeout: 30_000 });
+    await page
+      .locator('.msg .text', { hasText: `message ${MESSAGES} ` })
+      .waitFor({ timeout: 30_000 })
+      .catch(async (e: unknown) => {
+        // What the list showed instead, to tell a slow read from a list that is not at the bottom.
+        const state = await page.evaluate(() => {
+          const box = document.querySelector<HTMLElement>('.history');
+          const texts = [...(box?.querySelectorAll('.msg .text') ?? [])].map((el) => el.textContent?.slice(0, 16));
+          return { count: box?.dataset.count, top: box?.scrollTop, height: box?.scrollHeight, client: box?.clientHeight, texts: [texts[0], texts[texts.length - 1]] };
+        });
+        throw new Error(`newest message not shown: ${JSON.stringify(state)}`, { cause: e });
+      });
 
+    // SCALE_PROFILE=1: a CPU profile of the page during the scroll, for Chromium DevTools (test-artifacts/scale-100k.cpuprofile).
+    const profiler = process.env.SCALE_PROFILE === '1' ? await page.context().newCDPSession(page) : null;
+    if (profiler) {
+      await profiler.send('Profiler.enable');
+      await profiler.send('Profiler.setSamplingInterval', { interval: 500 });
+      await profiler.send('Profiler.start');
+    }
     const report = await page.evaluate(async (total): Promise<ScrollReport> => {
       const box = document.querySelector<HTMLElement>('.history')!;
       const rowsNow = () => box.querySelectorAll('[data-row]').length;
@@ -106,9 +135,9 @@ describe('a conversation of 100,000 messages', () => {
         if (measuring) requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
-      const tasks: number[] = [];
+      const tasks: { start: number; duration: number }[] = [];
       const observer = new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) tasks.push(e.duration);
+        for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
       });
       observer.observe({ type: 'longtask' });
 
@@ -116,13 +145,37 @@ describe('a conversation of 100,000 messages', () => {
       let pages = 0;
       const t0 = performance.now();
       // Up: jump to the top of what is loaded; the list loads the next older page and keeps the reader's place.
+      // The first message row on screen and its distance from the list's top edge, px.
+      const onScreen = (): { text: string; y: number } | null => {
+        const edge = box.getBoundingClientRect().top;
+        for (const el of box.querySelectorAll('.msg .text')) {
+          const y = el.getBoundingClientRect().top - edge;
+          if (y >= 0) return { text: el.textContent ?? '', y };
+        }
+        return null;
+      };
+      const yOf = (text: string): number | null => {
+        const edge = box.getBoundingClientRect().top;
+        for (const el of box.querySelectorAll('.msg .text')) if (el.textContent === text) return el.getBoundingClientRect().top - edge;
+        return null;
+      };
+      let anchorChecks = 0;
+      let anchorDrift = 0;
       for (;;) {
         const before = count();
         box.scrollTop = 0;
+        // The reader's place, if the older page is not in yet: it must not move when the page lands above it.
+        await frame();
+        const seen = count() === before ? onScreen() : null;
         // Once every message is loaded, a short wait shows that no further page comes.
         const grew = await until(() => count() > before, before >= total ? 1_500 : 10_000);
         maxRows = Math.max(maxRows, rowsNow());
         if (!grew) break;
+        if (seen) {
+          const y = yOf(seen.text);
+          anchorChecks += 1;
+          anchorDrift = Math.max(anchorDrift, y === null ? Infinity : Math.abs(y - seen.y));
+        }
         pages += 1;
         if (pages % 10 === 0) console.log(`scale: ${pages} pages, ${count()} rows, ${Math.round(performance.now() - t0)} ms`);
       }
@@ -149,10 +202,16 @@ describe('a conversation of 100,000 messages', () => {
       const backMs = performance.now() - t1;
 
       measuring = false;
+      // Entries are delivered after the task: let the last ones arrive.
+      await frame();
       observer.disconnect();
+      const up = tasks.filter((t) => t.start < t1).map((t) => t.duration);
+      const down = tasks.filter((t) => t.start >= t1).map((t) => t.duration);
       const sorted = gaps.slice().sort((a, b) => a - b);
       return {
         pages,
+        anchorChecks,
+        anchorDrift: Math.round(anchorDrift * 10) / 10,
         loaded: count(),
         maxRows,
         firstText,
@@ -163,11 +222,19 @@ describe('a conversation of 100,000 messages', () => {
         maxFrameGapMs: Math.round(sorted[sorted.length - 1] ?? 0),
         p95FrameGapMs: Math.round(sorted[Math.floor(sorted.length * 0.95)] ?? 0),
         longTasks: tasks.length,
-        longTaskTotalMs: Math.round(tasks.reduce((a, b) => a + b, 0)),
-        longestTaskMs: Math.round(Math.max(0, ...tasks)),
+        longTaskTotalMs: Math.round(tasks.reduce((a, b) => a + b.duration, 0)),
+        longestTaskMs: Math.round(Math.max(0, ...up, ...down)),
+        longTasksUp: up.length,
+        longestUpMs: Math.round(Math.max(0, ...up)),
+        longTasksDown: down.length,
+        longestDownMs: Math.round(Math.max(0, ...down)),
       };
     }, MESSAGES);
 
+    if (profiler) {
+      const { profile } = await profiler.send('Profiler.stop');
+      await writeFile(path.join(ARTIFACTS, 'scale-100k.cpuprofile'), JSON.stringify(profile));
+    }
     await writeFile(path.join(ARTIFACTS, 'scale-100k.json'), `${JSON.stringify({ messages: MESSAGES, seedMs, ...report }, null, 2)}\n`);
     console.log('100k messages:', { seedMs, ...report });
     // Every message was reached: the very first at the top, the newest at the bottom.
@@ -175,6 +242,9 @@ describe('a conversation of 100,000 messages', () => {
     expect(report.lastText.startsWith(`message ${MESSAGES} `)).toBe(true);
     expect(report.loaded).toBeGreaterThanOrEqual(MESSAGES + DAYS - 1); // messages plus day separators
     expect(report.maxRows).toBeLessThan(MAX_DOM_ROWS);
+    // Pages landing above the reader do not move what they are reading.
+    expect(report.anchorChecks).toBeGreaterThan(0);
+    expect(report.anchorDrift).toBeLessThanOrEqual(MAX_ANCHOR_DRIFT_PX);
     expect(report.frames).toBeGreaterThan(report.pages);
     expect(report.maxFrameGapMs).toBeLessThan(MAX_FRAME_GAP_MS);
     await alice.context.close();

@@ -6,7 +6,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ConversationId, UserId } from '@tidings/shared';
 import { MAX_REFRESH, type ChatSummary, type MessageView, type ReceiptView, type SessionInfo } from '../engine/api.js';
-import { clockTime, toRows, upsertSorted, type Row } from '../lib/rows.js';
+import { clockTime, upsertSorted, type Row } from '../lib/rows.js';
+import { nextDayRows, type DayRows } from '../lib/day-rows.js';
 import { tickLabel, tickState } from '../lib/ticks.js';
 import { useEngineEvent, useFrameCoalesced, useLink, useName, usePresence } from './engine-context.js';
 import { messageText } from './message-text.js';
@@ -103,7 +104,7 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
     void link.engine.messages(id, HISTORY_PAGE, oldest.seq).then((page) => {
       loading.current = false;
       more.current = page.length === HISTORY_PAGE;
-      if (page.length > 0) setMessages((list) => [...page, ...list]);
+      if (page.length > 0) setMessages((list) => page.concat(list));
     });
   }, [link, id, messages]);
 
@@ -121,7 +122,9 @@ export function ConversationView({ id, session }: { id: ConversationId; session:
   }, [markRead]);
 
   const [replyTo, setReplyTo] = useState<MessageView | null>(null);
-  const rows = useMemo(() => toRows(messages, Date.now()), [messages]);
+  // Rows are rebuilt only where the messages changed: a history page costs the page, not all that is loaded.
+  const dayRows = useRef<DayRows | null>(null);
+  const rows = useMemo(() => (dayRows.current = nextDayRows(dayRows.current, messages, Date.now())).rows, [messages]);
   const keyOf = useCallback((r: Row) => r.key, []);
   const render = useCallback(
     (r: Row) =>

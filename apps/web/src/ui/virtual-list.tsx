@@ -6,8 +6,9 @@
  * (history pages) or re-measured, and sticks to the bottom while the reader is
  * there (new messages).
  */
-import type { ComponentChildren } from 'preact';
-import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Component, type ComponentChildren } from 'preact';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { ListGeometry, type Anchor } from '../lib/list-geometry.js';
 
 export interface VirtualListProps<T> {
   readonly items: readonly T[];
@@ -28,51 +29,53 @@ const OVERSCAN_PX = 600;
 /** Within this many px of the end counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 24;
 
+/** One row; re-rendered only when its item or the render function changes, not on every scroll. */
+class RowView<T> extends Component<{ item: T; rowKey: string; render: (item: T) => ComponentChildren }> {
+  override shouldComponentUpdate(next: { item: T; rowKey: string; render: (item: T) => ComponentChildren }): boolean {
+    return next.item !== this.props.item || next.render !== this.props.render;
+  }
+  override render() {
+    return (
+      <div data-row={this.props.rowKey} role="listitem">
+        {this.props.render(this.props.item)}
+      </div>
+    );
+  }
+}
+
 export function VirtualList<T>(props: VirtualListProps<T>) {
   const { items, keyOf, estimate } = props;
   const box = useRef<HTMLDivElement>(null);
-  const heights = useRef(new Map<string, number>());
-  const [measured, setMeasured] = useState(0);
+  const geometryRef = useRef<ListGeometry<T> | null>(null);
+  const synced = useRef<readonly T[] | null>(null);
+  const [, setMeasured] = useState(0);
   const [view, setView] = useState({ top: 0, height: 600 });
   const stick = useRef(true);
-  const anchor = useRef<{ key: string; rel: number } | null>(null);
+  const anchor = useRef<Anchor | null>(null);
+  /** scrollTop as last remembered or set here: a different value means the reader scrolled and the scroll event is still to come. */
+  const lastTop = useRef(0);
 
-  const index = useMemo(() => {
-    const map = new Map<string, number>();
-    items.forEach((item, i) => map.set(keyOf(item), i));
-    return map;
-  }, [items, keyOf]);
+  // Heights and offsets follow the items incrementally: a page added above costs the page, not the history.
+  geometryRef.current ??= new ListGeometry<T>(estimate);
+  const geometry = geometryRef.current;
+  if (synced.current !== items) {
+    anchor.current = geometry.align(items, keyOf, anchor.current).anchor;
+    synced.current = items;
+  }
+  const total = geometry.total();
 
-  // offsets[i] = top of row i; offsets[n] = total height.
-  const offsets = useMemo(() => {
-    const out = new Float64Array(items.length + 1);
-    for (let i = 0; i < items.length; i++) out[i + 1] = out[i]! + (heights.current.get(keyOf(items[i]!)) ?? estimate);
-    return out;
-    // `measured` bumps when heights change.
-  }, [items, keyOf, estimate, measured]);
-  const total = offsets[items.length]!;
-
-  const rowAt = (y: number): number => {
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (offsets[mid + 1]! <= y) lo = mid + 1;
-      else hi = mid;
-    }
-    return Math.min(lo, Math.max(0, items.length - 1));
-  };
-  const first = items.length === 0 ? 0 : rowAt(Math.max(0, view.top - OVERSCAN_PX));
-  const last = items.length === 0 ? -1 : rowAt(view.top + view.height + OVERSCAN_PX);
+  const first = items.length === 0 ? 0 : geometry.rowAt(Math.max(0, view.top - OVERSCAN_PX));
+  const last = items.length === 0 ? -1 : geometry.rowAt(view.top + view.height + OVERSCAN_PX);
 
   const remember = (el: HTMLDivElement): void => {
     const top = el.scrollTop;
+    lastTop.current = top;
     const wasAtBottom = stick.current;
     stick.current = el.scrollHeight - top - el.clientHeight <= BOTTOM_SLACK_PX;
     if (stick.current !== wasAtBottom) props.onBottom?.(stick.current);
     if (items.length > 0) {
-      const i = rowAt(top);
-      anchor.current = { key: keyOf(items[i]!), rel: offsets[i]! - top };
+      const i = geometry.rowAt(top);
+      anchor.current = { index: i, rel: geometry.top(i) - top };
     }
   };
 
@@ -81,28 +84,25 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
     const el = box.current;
     if (!el) return;
     let changed = false;
-    for (const row of el.querySelectorAll<HTMLElement>('[data-row]')) {
-      const key = row.dataset.row!;
-      const h = row.offsetHeight;
-      if (heights.current.get(key) !== h) {
-        heights.current.set(key, h);
-        changed = true;
-      }
+    // The rendered rows are items[first..last], in order.
+    const rendered = el.querySelectorAll<HTMLElement>('[data-row]');
+    for (let k = 0; k < rendered.length; k++) {
+      if (geometry.setHeight(first + k, rendered[k]!.offsetHeight)) changed = true;
     }
     if (changed) {
       setMeasured((n) => n + 1);
       return;
     }
+    // Never undo a scroll whose event has not run yet: take it as the reader's new place.
+    if (Math.abs(el.scrollTop - lastTop.current) > 1) remember(el);
     if (stick.current) {
       const bottom = Math.max(0, el.scrollHeight - el.clientHeight);
       if (Math.abs(el.scrollTop - bottom) > 1) el.scrollTop = bottom;
-    } else if (anchor.current) {
-      const i = index.get(anchor.current.key);
-      if (i !== undefined) {
-        const want = offsets[i]! - anchor.current.rel;
-        if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
-      }
+    } else if (anchor.current && anchor.current.index < items.length) {
+      const want = geometry.top(anchor.current.index) - anchor.current.rel;
+      if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
     }
+    lastTop.current = el.scrollTop;
     if (el.scrollTop !== view.top || el.clientHeight !== view.height) setView({ top: el.scrollTop, height: el.clientHeight });
   });
 
@@ -128,17 +128,13 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
   for (let i = first; i <= last; i++) {
     const item = items[i]!;
     const key = keyOf(item);
-    rows.push(
-      <div key={key} data-row={key} role="listitem">
-        {props.render(item)}
-      </div>,
-    );
+    rows.push(<RowView key={key} rowKey={key} item={item} render={props.render} />);
   }
 
   return (
     <div ref={box} class={props.class} onScroll={onScroll} tabIndex={0} aria-label={props.label} data-count={items.length} style={{ overflowY: 'auto', overflowAnchor: 'none' }}>
       <div style={{ height: `${total + pad}px`, position: 'relative' }}>
-        <div role="list" aria-label={props.label} style={{ position: 'absolute', left: 0, right: 0, top: `${(offsets[first] ?? 0) + pad}px` }}>
+        <div role="list" aria-label={props.label} style={{ position: 'absolute', left: 0, right: 0, top: `${geometry.top(first) + pad}px` }}>
           {rows}
         </div>
       </div>

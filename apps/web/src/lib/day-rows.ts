@@ -1,0 +1,75 @@
+/**
+ * The conversation's rows (messages with a day separator before each new
+ * calendar day), rebuilt only where the messages changed. Row objects of
+ * unchanged messages are reused, so the windowed list can tell by identity
+ * which rows stayed: a scroll-back page of 1,000 messages onto 100,000 builds
+ * ~1,000 rows, not 101,000. The result is always what `toRows` would give.
+ */
+import type { MessageView } from '../engine/api.js';
+import { dayKey, toRows, type Row } from './rows.js';
+
+/** Rows built from `messages`, to be passed back to the next `nextDayRows`. */
+export interface DayRows {
+  readonly messages: readonly MessageView[];
+  readonly rows: readonly Row[];
+  /** Local day the labels were made on ("Today" and "Yesterday" move at midnight). */
+  readonly today: string;
+}
+
+/** Counters of rows built, for tests: rows made must scale with the change, not the history. */
+export const dayRowsWork = { built: 0 };
+
+function build(messages: readonly MessageView[], now: number): Row[] {
+  dayRowsWork.built += messages.length;
+  return toRows(messages, now);
+}
+
+/** Index in `rows` of the row of `messages[m]` counted from the end: the `back`-th message row from the end (0 = last). */
+function messageRowFromEnd(rows: readonly Row[], back: number): number {
+  let seen = -1;
+  for (let r = rows.length - 1; r >= 0; r--) {
+    if (rows[r]!.kind === 'message' && ++seen === back) return r;
+  }
+  return -1;
+}
+
+/** Index in `rows` of the row of the `m`-th message (0-based) from the start. */
+function messageRowFromStart(rows: readonly Row[], m: number): number {
+  let seen = -1;
+  for (let r = 0; r < rows.length; r++) {
+    if (rows[r]!.kind === 'message' && ++seen === m) return r;
+  }
+  return -1;
+}
+
+/** Rows for `messages`, reusing `prev` where the messages are the same objects as before. */
+export function nextDayRows(prev: DayRows | null, messages: readonly MessageView[], now: number): DayRows {
+  const today = dayKey(now);
+  if (!prev || prev.today !== today || prev.messages.length === 0 || messages.length === 0) {
+    return { messages, rows: build(messages, now), today };
+  }
+  if (prev.messages === messages) return prev;
+  const old = prev.messages;
+  const most = Math.min(old.length, messages.length);
+  let prefix = 0;
+  while (prefix < most && old[prefix] === messages[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < most - prefix && old[old.length - 1 - suffix] === messages[messages.length - 1 - suffix]) suffix++;
+
+  // Old rows kept at the start: up to and including the last prefix message's row.
+  const head = prefix === 0 ? [] : prev.rows.slice(0, messageRowFromStart(prev.rows, prefix - 1) + 1);
+  // Rows of the changed middle; its first separator goes if the day goes on from the prefix.
+  let middle = build(messages.slice(prefix, messages.length - suffix), now);
+  if (prefix > 0 && middle[0]?.kind === 'day' && dayKey(messages[prefix - 1]!.createdAt) === dayKey(messages[prefix]!.createdAt)) middle = middle.slice(1);
+  if (suffix === 0) return { messages, rows: head.concat(middle), today };
+
+  // Old rows kept at the end: from the first suffix message's row; its separator is re-decided.
+  const firstTail = messageRowFromEnd(prev.rows, suffix - 1);
+  const hadSeparator = prev.rows[firstTail - 1]?.kind === 'day';
+  const at = messages.length - suffix;
+  const t = messages[at]!.createdAt;
+  const wantsSeparator = at === 0 || dayKey(messages[at - 1]!.createdAt) !== dayKey(t);
+  let tail: readonly Row[] = prev.rows.slice(hadSeparator && wantsSeparator ? firstTail - 1 : firstTail);
+  if (wantsSeparator && !hadSeparator) tail = build([messages[at]!], now).slice(0, 1).concat(tail);
+  return { messages, rows: head.concat(middle, tail), today };
+}
