@@ -133,6 +133,41 @@ describe('media and verification', () => {
           ),
       );
       expect(duration).toBeCloseTo(0.5, 1);
+
+      // Video: a WebM recorded in Alice's page (canvas + MediaRecorder), played from the decrypted blob on Bob's.
+      const webm = Buffer.from(
+        await alice.page.evaluate(async () => {
+          const canvas = Object.assign(document.createElement('canvas'), { width: 160, height: 120 });
+          const g = canvas.getContext('2d')!;
+          const recorder = new MediaRecorder(canvas.captureStream(15), { mimeType: 'video/webm;codecs=vp8' });
+          const parts: Blob[] = [];
+          recorder.ondataavailable = (e) => parts.push(e.data);
+          const stopped = new Promise((resolve) => (recorder.onstop = resolve));
+          recorder.start();
+          for (let i = 0; i < 12; i++) {
+            g.fillStyle = `hsl(${i * 30}, 80%, 50%)`;
+            g.fillRect(0, 0, 160, 120);
+            await new Promise((r) => setTimeout(r, 60));
+          }
+          recorder.stop();
+          await stopped;
+          return [...new Uint8Array(await new Blob(parts).arrayBuffer())];
+        }),
+      );
+      expect(webm.length).toBeGreaterThan(100);
+      await attach(alice.page, [{ name: 'clip.webm', mimeType: 'video/webm', buffer: webm }]);
+      const video = bob.page.locator('.msg video.media-video');
+      await video.waitFor({ timeout: UI_TIMEOUT });
+      const frame = await video.evaluate(
+        (v: HTMLVideoElement) =>
+          new Promise<{ w: number; h: number; src: string }>((resolve) => {
+            const done = () => resolve({ w: v.videoWidth, h: v.videoHeight, src: v.currentSrc });
+            if (v.readyState >= 1) done();
+            else v.addEventListener('loadedmetadata', done);
+          }),
+      );
+      expect([frame.w, frame.h]).toEqual([160, 120]);
+      expect(frame.src.startsWith('blob:')).toBe(true);
       await bob.page.screenshot({ path: path.join(ARTIFACTS, 'conversation-media.png') });
 
       // The server's data directory (database and blob store) holds ciphertext only.
@@ -144,6 +179,7 @@ describe('media and verification', () => {
         ...windowsOf(png),
         ...windowsOf(notes).slice(0, 1),
         ...windowsOf(wav),
+        ...windowsOf(webm),
         Buffer.from('WEBPVP8'),
         Buffer.from('harbour notes'),
       ];
