@@ -21,7 +21,7 @@ import {
   type OutboxRow,
   type ReceiptRow,
 } from './dexie-rows.js';
-import type { OpenedEntry, OutboxItem, PageRequest, Replica } from './replica.js';
+import type { OpenedEntry, OutboxItem, PageRequest, PendingUpload, Replica } from './replica.js';
 import type { E2eeJournal, PeerKeys } from '../keys/journal.js';
 import type { KeyStore } from '../keys/key-store.js';
 import type { MessageContent } from '../model/message.js';
@@ -29,6 +29,7 @@ import { DexieE2ee, E2EE_STORES, type E2eeTables, type GroupRow, type HeldRow, t
 import { contentToRow } from './dexie-rows.js';
 import { exportTables, importTables } from './dexie-snapshot.js';
 import { DexieState, STATE_STORES, type DocRow } from './dexie-state.js';
+import { DexieUploads, UPLOAD_STORES, uploadToRow, type PendingUploadRow } from './dexie-uploads.js';
 
 export interface DexieReplicaOptions {
   /** Database name; one per account and device (e.g. `tidings-<userId>-<deviceId>`). */
@@ -50,6 +51,7 @@ class TidingsDb extends Dexie {
   history!: Dexie.Table<HistoryRow, [string, string]>;
   peers!: Dexie.Table<PeerRow, [string, string]>;
   docs!: Dexie.Table<DocRow, string>;
+  pendingUploads!: Dexie.Table<PendingUploadRow, string>;
 
   constructor(options: DexieReplicaOptions) {
     super(options.name, { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange });
@@ -78,6 +80,8 @@ class TidingsDb extends Dexie {
     this.version(3).stores(E2EE_STORES);
     // v4: convergent-state documents (one compacted Yjs state per conversation). New table only.
     this.version(4).stores(STATE_STORES);
+    // v5: sealed files sent while offline, waiting to be uploaded. New table only.
+    this.version(5).stores(UPLOAD_STORES);
   }
 }
 
@@ -100,12 +104,14 @@ export class DexieReplica implements Replica {
   private readonly db: TidingsDb;
   private readonly e2ee: DexieE2ee;
   private readonly state: DexieState;
+  private readonly uploads: DexieUploads;
 
   private constructor(options: DexieReplicaOptions) {
     this.db = new TidingsDb(options);
     const tables: E2eeTables = this.db;
     this.e2ee = new DexieE2ee(tables);
     this.state = new DexieState(this.db);
+    this.uploads = new DexieUploads(this.db);
   }
 
   /** Opens (creating or upgrading) the database. */
@@ -348,8 +354,28 @@ export class DexieReplica implements Replica {
   }
 
   async pending(): Promise<OutboxItem[]> {
-    return (await this.db.outbox.orderBy('createdAt').toArray()).map(outboxFromRow);
+    const { outbox, pendingUploads } = this.db;
+    return this.db.transaction('r', outbox, pendingUploads, async () => {
+      const rows = await outbox.orderBy('createdAt').toArray();
+      const waiting = new Set(await pendingUploads.toCollection().primaryKeys());
+      return rows.map((row) => (waiting.has(row.clientMsgId) ? { ...outboxFromRow(row), awaitingUpload: true } : outboxFromRow(row)));
+    });
   }
+
+  // ---- pending uploads (files sent while offline) ----
+
+  async enqueueUpload(message: Message, item: OutboxItem, upload: PendingUpload): Promise<void> {
+    const { messages, outbox, pendingUploads } = this.db;
+    await this.db.transaction('rw', messages, outbox, pendingUploads, async () => {
+      await messages.put(messageToRow(message));
+      await outbox.put(outboxToRow(item));
+      await pendingUploads.put(uploadToRow(upload));
+    });
+  }
+
+  pendingUploads: Replica['pendingUploads'] = () => this.uploads.pendingUploads();
+  pendingUploadOf: Replica['pendingUploadOf'] = (blobId) => this.uploads.pendingUploadOf(blobId);
+  uploadDone: Replica['uploadDone'] = (clientMsgId) => this.uploads.uploadDone(clientMsgId);
 
   async markSent(senderDeviceId: DeviceId, clientMsgId: string, id: EntryId, createdAt: number): Promise<Message | null> {
     const { messages, outbox } = this.db;
@@ -369,9 +395,10 @@ export class DexieReplica implements Replica {
     clientMsgId: string,
     error: { code: string; message: string },
   ): Promise<Message | null> {
-    const { messages, outbox } = this.db;
-    return this.db.transaction('rw', messages, outbox, async () => {
+    const { messages, outbox, pendingUploads } = this.db;
+    return this.db.transaction('rw', messages, outbox, pendingUploads, async () => {
       await outbox.delete(clientMsgId);
+      await pendingUploads.delete(clientMsgId);
       const row = await messages.get(messageUid(senderDeviceId, clientMsgId));
       if (!row || row.state !== 'pending') return null;
       const updated: MessageRow = { ...row, state: 'failed', error: { ...error } };

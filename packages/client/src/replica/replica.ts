@@ -14,6 +14,7 @@ import type {
   UserId,
   VectorCursor,
 } from '@tidings/shared';
+import type { MediaDescriptor } from '../media/descriptor.js';
 import type { Conversation } from '../model/conversation.js';
 import type { Message, MessageContent } from '../model/message.js';
 import type { E2eeJournal } from '../keys/journal.js';
@@ -36,6 +37,35 @@ export interface OutboxItem {
   readonly createdAt: number;
   /** How many times the server answered with a retryable error. */
   readonly attempts: number;
+  /**
+   * Set by `pending()` when the item's file is still a pending upload: the item
+   * is not sent, and its conversation's later items wait behind it.
+   */
+  readonly awaitingUpload?: boolean;
+}
+
+/** A sealed file kept in the replica until it can be uploaded (sent while offline). */
+export interface PendingUpload {
+  /** The media message's outbox item and row (uid = senderDeviceId:clientMsgId). */
+  readonly clientMsgId: string;
+  readonly conversationId: ConversationId;
+  readonly descriptor: MediaDescriptor;
+  /** The sealed file: ciphertext only, byte for byte the blob the server will store (`descriptor.blobId`). */
+  readonly ciphertext: Uint8Array;
+  /** Local time of the send; uploads go in this order. */
+  readonly createdAt: number;
+}
+
+/** Sealed files waiting for the server (see media/send-file.ts). */
+export interface PendingUploadStore {
+  /** Writes the optimistic message row, its outbox item and the sealed file in ONE transaction; the item waits for the upload. */
+  enqueueUpload(message: Message, item: OutboxItem, upload: PendingUpload): Promise<void>;
+  /** Every pending upload, oldest first. */
+  pendingUploads(): Promise<PendingUpload[]>;
+  /** A pending upload of this blob, or null (the sender opens its own file before it is uploaded). */
+  pendingUploadOf(blobId: string): Promise<PendingUpload | null>;
+  /** The file is uploaded and attached: the sealed copy goes and the outbox item may be sent. */
+  uploadDone(clientMsgId: string): Promise<void>;
 }
 
 /** One page of history: `limit` rows before `before` (a Message.seq), newest page first. */
@@ -107,17 +137,17 @@ export interface Outbox {
   enqueueEntry(item: OutboxItem): Promise<void>;
   /** Drops an outbox item without touching any message row. */
   dropOutboxItem(clientMsgId: string): Promise<void>;
-  /** Every item waiting for an ack, oldest first. */
+  /** Every item waiting for an ack, oldest first; `awaitingUpload` marks one whose file is not uploaded yet. */
   pending(): Promise<OutboxItem[]>;
   /** Applies a `sent` ack: the row becomes sent with its id, the outbox item goes. Null if nothing changed. */
   markSent(senderDeviceId: DeviceId, clientMsgId: string, id: EntryId, createdAt: number): Promise<Message | null>;
-  /** Marks a send failed for good and drops its outbox item. Null if nothing changed. */
+  /** Marks a send failed for good and drops its outbox item (and its pending upload). Null if nothing changed. */
   markFailed(senderDeviceId: DeviceId, clientMsgId: string, error: { code: string; message: string }): Promise<Message | null>;
   /** Counts a retryable failure of an outbox item. */
   recordAttempt(clientMsgId: string): Promise<void>;
 }
 
-export interface Replica extends ConversationStore, MessageStore, ReceiptStore, Outbox, KeyStore, E2eeJournal, DocStore, MessageEraser {
+export interface Replica extends ConversationStore, MessageStore, ReceiptStore, Outbox, PendingUploadStore, KeyStore, E2eeJournal, DocStore, MessageEraser {
   /** Releases the underlying database. */
   close(): Promise<void>;
 }

@@ -132,6 +132,18 @@ export class TidingsClient {
       http: new MediaHttp({ baseUrl: config.serverUrl.replace(/\/+$/, ''), token: config.credentials.token, ...(config.fetch ? { fetch: config.fetch } : {}) }),
       conversationSecret: async (conversationId) => (this.e2ee ? mediaSecret(this.e2ee.groups, conversationId) : undefined),
       sendMedia: (conversationId, descriptor, caption) => this.sendMedia(conversationId, descriptor, caption),
+      queue: {
+        store: config.replica,
+        deviceId: config.credentials.deviceId,
+        clock,
+        logger,
+        retryDelay: (attempts) => jitteredDelay(attempts, backoff, random),
+        online: () => this.welcomed,
+        queueMedia: (conversationId, descriptor, caption, ciphertext) =>
+          this.sendMessage(conversationId, { t: 'media', media: parseDescriptor(descriptor), caption }, { descriptor, ciphertext }),
+        uploaded: () => this.requestFlush(),
+        changed: (message) => this.events.emit('message', message),
+      },
     });
     this.connection = new Connection(this.config, {
       connecting: () => {
@@ -206,6 +218,7 @@ export class TidingsClient {
     this.e2ee?.stop();
     this.connection.stop();
     this.disconnected();
+    await this.media.stop();
     await this.work;
     await this.stateWiring.stop();
   }
@@ -234,7 +247,9 @@ export class TidingsClient {
   /**
    * Sends a file: prepared (images re-encoded with a preview when `opts.imageCodec` is given,
    * gzip when it pays), encrypted, uploaded once (deduplicated, resumable) and sent as a media
-   * message. See media/send-file.ts. Needs the server for the upload.
+   * message. See media/send-file.ts. Offline (or the server unreachable) the sealed file waits
+   * in the replica and the message is queued as pending (`queued: true`); both go, in order,
+   * once the engine is online again.
    */
   sendFile(conversationId: ConversationId, file: OutgoingFile, opts: SendFileOptions = {}): Promise<SentFile> {
     return this.media.send(conversationId, file, opts);
@@ -265,7 +280,8 @@ export class TidingsClient {
     this.stateSink = sink;
   }
 
-  private async sendMessage(conversationId: ConversationId, content: Exclude<Content, { t: 'state' }>): Promise<Message> {
+  /** With `upload`, the sealed file is stored with the message and its outbox item waits for it (a file sent offline). */
+  private async sendMessage(conversationId: ConversationId, content: Exclude<Content, { t: 'state' }>, upload?: { descriptor: MediaDescriptor; ciphertext: Uint8Array }): Promise<Message> {
     const { credentials, replica } = this.config;
     const type = entryTypeOf(content);
     const body = await this.sealForOutbox(conversationId, content);
@@ -285,7 +301,9 @@ export class TidingsClient {
       createdAt,
       state: 'pending',
     };
-    await replica.enqueue(message, { clientMsgId, conversationId, type, body, createdAt, attempts: 0 });
+    const item = { clientMsgId, conversationId, type, body, createdAt, attempts: 0 };
+    if (upload) await replica.enqueueUpload(message, item, { clientMsgId, conversationId, ...upload, createdAt });
+    else await replica.enqueue(message, item);
     this.events.emit('message', message);
     if (this.welcomed) this.requestFlush();
     return message;
@@ -584,6 +602,7 @@ export class TidingsClient {
         this.acks.flush();
         this.presenceTracker.welcomed();
         this.e2ee?.welcomed();
+        this.media.drainUploads(); // files sent while offline, also those left from before a restart
         await this.flushOutbox();
         return;
       case 'conversation':

@@ -25,8 +25,10 @@ export class OutboxSender {
   /**
    * Sends every outbox item not already in flight on this socket, oldest first.
    * `prepare` seals an item at send time (MLS); an item it says to wait holds
-   * back its conversation's later items too. MLS Commits go first: a message
-   * waiting for its group's Commit must not hold that Commit back.
+   * back its conversation's later items too, as does an item whose file is
+   * still a pending upload (`awaitingUpload`: a photo sent offline keeps its
+   * place ahead of later texts). MLS Commits go first: a message waiting for
+   * its group's Commit must not hold that Commit back.
    */
   async flush(send: (frame: SendFrame) => void, prepare?: (item: OutboxItem) => Promise<Prepared>, fail?: (item: OutboxItem, failure: Extract<Prepared, { kind: 'fail' }>) => Promise<void>): Promise<number> {
     let sent = 0;
@@ -35,6 +37,10 @@ export class OutboxSender {
     const blocked = new Set<ConversationId>();
     for (const item of ordered) {
       if (this.inFlight.has(item.clientMsgId) || blocked.has(item.conversationId)) continue;
+      if (item.awaitingUpload === true) {
+        blocked.add(item.conversationId);
+        continue;
+      }
       const prepared: Prepared = prepare ? await prepare(item) : { kind: 'send', body: item.body };
       if (prepared.kind === 'wait') {
         blocked.add(item.conversationId);
