@@ -3,7 +3,8 @@
  * file is re-encoded (images, through browserImageCodec: OffscreenCanvas,
  * which also drops EXIF), sealed under a key from the conversation's MLS
  * secret, uploaded once (deduplicated, resumable), attached and sent as a
- * media message whose descriptor travels inside the envelope. Downloads are
+ * media message whose descriptor travels inside the envelope (offline: queued
+ * sealed in the replica, see TidingsClient.sendFile). Downloads are
  * decrypted and verified here; the page only gets the plaintext Blob, and a
  * few recent ones are kept for rows the virtual list re-mounts.
  */
@@ -21,7 +22,11 @@ export class MediaService {
 
   constructor(private readonly client: TidingsClient) {}
 
-  /** Prepares, seals, uploads and sends a file; rejects (nothing sent) when the upload fails. */
+  /**
+   * Prepares, seals, uploads and sends a file. Offline (or the server unreachable) it resolves at
+   * once with the pending message: the sealed file waits in the replica and goes, before anything
+   * sent after it, when the engine is online again. Rejects (nothing sent) on a refusal (bad input, quota).
+   */
   async send(conversationId: ConversationId, file: Blob, fileName: string, caption: string): Promise<Message> {
     const sent = await this.client.sendFile(conversationId, { data: file, name: fileName }, { caption, imageCodec: browserImageCodec });
     return sent.message;
