@@ -24,20 +24,17 @@ function build(messages: readonly MessageView[], now: number): Row[] {
   return toRows(messages, now);
 }
 
-/** Index in `rows` of the row of `messages[m]` counted from the end: the `back`-th message row from the end (0 = last). */
-function messageRowFromEnd(rows: readonly Row[], back: number): number {
+/**
+ * Index in `rows` of the row of message `m` (0-based) of `count` messages,
+ * walking from the nearer end: a page added at either end costs its own rows.
+ */
+function rowOfMessage(rows: readonly Row[], count: number, m: number): number {
   let seen = -1;
-  for (let r = rows.length - 1; r >= 0; r--) {
-    if (rows[r]!.kind === 'message' && ++seen === back) return r;
-  }
-  return -1;
-}
-
-/** Index in `rows` of the row of the `m`-th message (0-based) from the start. */
-function messageRowFromStart(rows: readonly Row[], m: number): number {
-  let seen = -1;
-  for (let r = 0; r < rows.length; r++) {
-    if (rows[r]!.kind === 'message' && ++seen === m) return r;
+  if (m < count / 2) {
+    for (let r = 0; r < rows.length; r++) if (rows[r]!.kind === 'message' && ++seen === m) return r;
+  } else {
+    const back = count - 1 - m;
+    for (let r = rows.length - 1; r >= 0; r--) if (rows[r]!.kind === 'message' && ++seen === back) return r;
   }
   return -1;
 }
@@ -57,14 +54,14 @@ export function nextDayRows(prev: DayRows | null, messages: readonly MessageView
   while (suffix < most - prefix && old[old.length - 1 - suffix] === messages[messages.length - 1 - suffix]) suffix++;
 
   // Old rows kept at the start: up to and including the last prefix message's row.
-  const head = prefix === 0 ? [] : prev.rows.slice(0, messageRowFromStart(prev.rows, prefix - 1) + 1);
+  const head = prefix === 0 ? [] : prev.rows.slice(0, rowOfMessage(prev.rows, old.length, prefix - 1) + 1);
   // Rows of the changed middle; its first separator goes if the day goes on from the prefix.
   let middle = build(messages.slice(prefix, messages.length - suffix), now);
   if (prefix > 0 && middle[0]?.kind === 'day' && dayKey(messages[prefix - 1]!.createdAt) === dayKey(messages[prefix]!.createdAt)) middle = middle.slice(1);
   if (suffix === 0) return { messages, rows: head.concat(middle), today };
 
   // Old rows kept at the end: from the first suffix message's row; its separator is re-decided.
-  const firstTail = messageRowFromEnd(prev.rows, suffix - 1);
+  const firstTail = rowOfMessage(prev.rows, old.length, old.length - suffix);
   const hadSeparator = prev.rows[firstTail - 1]?.kind === 'day';
   const at = messages.length - suffix;
   const t = messages[at]!.createdAt;

@@ -46,6 +46,8 @@ class RowView<T> extends Component<{ item: T; rowKey: string; render: (item: T) 
 export function VirtualList<T>(props: VirtualListProps<T>) {
   const { items, keyOf, estimate } = props;
   const box = useRef<HTMLDivElement>(null);
+  const sizer = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLDivElement>(null);
   const geometryRef = useRef<ListGeometry<T> | null>(null);
   const synced = useRef<readonly T[] | null>(null);
   const [, setMeasured] = useState(0);
@@ -58,7 +60,24 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
   // Heights and offsets follow the items incrementally: a page added above costs the page, not the history.
   geometryRef.current ??= new ListGeometry<T>(estimate);
   const geometry = geometryRef.current;
+
+  /** Takes the reader's place from the scroll position, against the rows the DOM shows. */
+  const remember = (el: HTMLDivElement): void => {
+    const top = el.scrollTop;
+    lastTop.current = top;
+    const wasAtBottom = stick.current;
+    stick.current = el.scrollHeight - top - el.clientHeight <= BOTTOM_SLACK_PX;
+    if (stick.current !== wasAtBottom) props.onBottom?.(stick.current);
+    if (geometry.length > 0) {
+      const i = geometry.rowAt(top);
+      anchor.current = { index: i, rel: geometry.top(i) - top };
+    }
+  };
+
   if (synced.current !== items) {
+    // A scroll whose event has not run yet is the reader's place, in the rows as they were.
+    const el = box.current;
+    if (el && Math.abs(el.scrollTop - lastTop.current) > 1) remember(el);
     anchor.current = geometry.align(items, keyOf, anchor.current).anchor;
     synced.current = items;
   }
@@ -67,22 +86,12 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
   const first = items.length === 0 ? 0 : geometry.rowAt(Math.max(0, view.top - OVERSCAN_PX));
   const last = items.length === 0 ? -1 : geometry.rowAt(view.top + view.height + OVERSCAN_PX);
 
-  const remember = (el: HTMLDivElement): void => {
-    const top = el.scrollTop;
-    lastTop.current = top;
-    const wasAtBottom = stick.current;
-    stick.current = el.scrollHeight - top - el.clientHeight <= BOTTOM_SLACK_PX;
-    if (stick.current !== wasAtBottom) props.onBottom?.(stick.current);
-    if (items.length > 0) {
-      const i = geometry.rowAt(top);
-      anchor.current = { index: i, rel: geometry.top(i) - top };
-    }
-  };
-
-  // After every render: measure the rendered rows, then restore the reader's place.
+  // After every render: measure the rendered rows, then restore the reader's place, in one layout.
   useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
+    // Never undo a scroll whose event has not run yet: take it as the reader's new place.
+    if (Math.abs(el.scrollTop - lastTop.current) > 1) remember(el);
     let changed = false;
     // The rendered rows are items[first..last], in order.
     const rendered = el.querySelectorAll<HTMLElement>('[data-row]');
@@ -90,11 +99,12 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
       if (geometry.setHeight(first + k, rendered[k]!.offsetHeight)) changed = true;
     }
     if (changed) {
+      // Place the rows as the next render will, now, so the reader's place is restored in this frame's layout.
+      const at = Math.max(0, view.height - geometry.total());
+      sizer.current!.style.height = `${geometry.total() + at}px`;
+      list.current!.style.top = `${geometry.top(first) + at}px`;
       setMeasured((n) => n + 1);
-      return;
     }
-    // Never undo a scroll whose event has not run yet: take it as the reader's new place.
-    if (Math.abs(el.scrollTop - lastTop.current) > 1) remember(el);
     if (stick.current) {
       const bottom = Math.max(0, el.scrollHeight - el.clientHeight);
       if (Math.abs(el.scrollTop - bottom) > 1) el.scrollTop = bottom;
@@ -133,8 +143,8 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
 
   return (
     <div ref={box} class={props.class} onScroll={onScroll} tabIndex={0} aria-label={props.label} data-count={items.length} style={{ overflowY: 'auto', overflowAnchor: 'none' }}>
-      <div style={{ height: `${total + pad}px`, position: 'relative' }}>
-        <div role="list" aria-label={props.label} style={{ position: 'absolute', left: 0, right: 0, top: `${geometry.top(first) + pad}px` }}>
+      <div ref={sizer} style={{ height: `${total + pad}px`, position: 'relative' }}>
+        <div ref={list} role="list" aria-label={props.label} style={{ position: 'absolute', left: 0, right: 0, top: `${geometry.top(first) + pad}px` }}>
           {rows}
         </div>
       </div>
