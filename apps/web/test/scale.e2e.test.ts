@@ -111,6 +111,14 @@ describe('a conversation of 100,000 messages', () => {
       await profiler.send('Profiler.setSamplingInterval', { interval: 500 });
       await profiler.send('Profiler.start');
     }
+    // SCALE_TRACE=1 (diagnosis only): a devtools timeline trace of the scroll (test-artifacts/scale-100k.trace.json).
+    const tracer = process.env.SCALE_TRACE === '1' ? await page.context().newCDPSession(page) : null;
+    const traceEvents: unknown[] = [];
+    const traced = new Promise<void>((resolve) => {
+      tracer?.on('Tracing.dataCollected', (e: { value: unknown[] }) => void traceEvents.push(...e.value));
+      tracer?.on('Tracing.tracingComplete', () => resolve());
+    });
+    await tracer?.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline,v8.execute', transferMode: 'ReportEvents' });
     const report = await page.evaluate(async (total): Promise<ScrollReport> => {
       const box = document.querySelector<HTMLElement>('.history')!;
       const rowsNow = () => box.querySelectorAll('[data-row]').length;
@@ -231,6 +239,11 @@ describe('a conversation of 100,000 messages', () => {
       };
     }, MESSAGES);
 
+    if (tracer) {
+      await tracer.send('Tracing.end');
+      await traced;
+      await writeFile(path.join(ARTIFACTS, 'scale-100k.trace.json'), JSON.stringify({ traceEvents }));
+    }
     if (profiler) {
       const { profile } = await profiler.send('Profiler.stop');
       await writeFile(path.join(ARTIFACTS, 'scale-100k.cpuprofile'), JSON.stringify(profile));
