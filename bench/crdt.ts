@@ -30,6 +30,11 @@ const EMOJI = ['👍', '❤️', '😂'];
 const USERS = ['1', '2', '3'];
 
 type Op = (d: LoadedDoc, i: number) => void;
+/** The user whose device makes operation i of each workload: a device checks an update's records against its entry's sender. */
+const authors: Record<string, (i: number) => string> = {
+  toggles: (i) => USERS[i % 3]!,
+  mixed: (i) => (i % 10 < 7 ? USERS[i % 3]! : '1'),
+};
 const workloads: Record<string, Op> = {
   toggles: (d, i) => {
     const user = USERS[i % 3]!;
@@ -51,11 +56,11 @@ const workloads: Record<string, Op> = {
   },
 };
 
-const entryOf = (i: number, type: EntryType): Entry => ({
+const entryOf = (i: number, type: EntryType, author: (i: number) => string = () => '1'): Entry => ({
   conversationId: CONV,
   id: BigInt(i + 1) as EntryId,
   prevId: BigInt(i) as EntryId,
-  senderUserId: 1n as UserId,
+  senderUserId: BigInt(author(i)) as UserId,
   senderDeviceId: 1n as DeviceId,
   clientMsgId: `c${i}`,
   type,
@@ -95,7 +100,7 @@ async function run(name: string, op: Op, ops: number, loads: number, gc: boolean
   nosave.saveDoc = () => Promise.resolve();
   const replay = new StateLayer({ store: nosave, clock: systemClock, gc, snapshotEvery: Number.MAX_SAFE_INTEGER, send: () => Promise.resolve() });
   const t2 = performance.now();
-  for (let i = 0; i < updates.length; i++) await replay.received(CONV, entryOf(i, EntryType.Crdt), updates[i]!);
+  for (let i = 0; i < updates.length; i++) await replay.received(CONV, entryOf(i, EntryType.Crdt, authors[name]), updates[i]!);
   const replayMs = ms(t2);
   if (JSON.stringify(await replay.read(CONV, (d) => d.conversation.view())) !== expected) throw new Error('replayed log differs');
   // The same log as a catch-up reads it: pages of PAGE entries, each opened as one batch.
@@ -103,7 +108,7 @@ async function run(name: string, op: Op, ops: number, loads: number, gc: boolean
   const t3 = performance.now();
   for (let p = 0; p < updates.length; p += PAGE) {
     await paged.batch(CONV, async () => {
-      for (let i = p; i < Math.min(p + PAGE, updates.length); i++) await paged.received(CONV, entryOf(i, EntryType.Crdt), updates[i]!);
+      for (let i = p; i < Math.min(p + PAGE, updates.length); i++) await paged.received(CONV, entryOf(i, EntryType.Crdt, authors[name]), updates[i]!);
     });
   }
   const pagedReplayMs = ms(t3);

@@ -7,16 +7,16 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { EntryType, type ConversationId, type DeviceId, type Entry, type EntryId, type UserId } from '@tidings/shared';
 import { systemClock } from '../src/runtime/clock.js';
-import { LOCAL, StateLayer, readStateData, snapshotData } from '../src/state/state-layer.js';
+import { LOCAL, StateLayer, readStateData, snapshotData, type LoadedDoc } from '../src/state/state-layer.js';
 import { ConversationState } from '../src/state/conversation-state.js';
 import { MemoryStateStore } from './support/state-sim.js';
 
 const CONV = 3n as ConversationId;
-const entryOf = (i: number, type: EntryType): Entry => ({
+const entryOf = (i: number, type: EntryType, sender = 2n): Entry => ({
   conversationId: CONV,
   id: BigInt(i + 1) as EntryId,
   prevId: BigInt(i) as EntryId,
-  senderUserId: 2n as UserId,
+  senderUserId: sender as UserId,
   senderDeviceId: 2n as DeviceId,
   clientMsgId: `c${i}`,
   type,
@@ -29,11 +29,11 @@ function layerOn(store: MemoryStateStore, sent: { data: Uint8Array; snapshot: bo
   return new StateLayer({ store, clock: systemClock, snapshotEvery: Number.MAX_SAFE_INTEGER, send: (_c, data, snapshot) => Promise.resolve(void sent.push({ data, snapshot })) });
 }
 
-/** Toggles one of 3 users' 3 reactions on one message, `n` times. */
-async function toggle(layer: StateLayer, from: number, n: number): Promise<void> {
+/** Toggles one of 3 users' 3 reactions on one message (or only `only`'s), `n` times. */
+async function toggle(layer: StateLayer, from: number, n: number, only?: string): Promise<void> {
   for (let i = from; i < from + n; i++) {
     await layer.mutate(CONV, (d) => {
-      const user = String(i % 3);
+      const user = only ?? String(i % 3);
       const emoji = ['👍', '❤️', '😂'][Math.floor(i / 3) % 3]!;
       const on = d.conversation.annotations('9:m0', null).reactions[emoji]?.includes(user) !== true;
       d.conversation.react('9:m0', user, emoji, on, LOCAL);
@@ -93,10 +93,10 @@ describe('state compaction', () => {
     const source = new MemoryStateStore();
     const sent: { data: Uint8Array; snapshot: boolean }[] = [];
     const author = layerOn(source, sent);
-    await toggle(author, 0, 50);
+    await toggle(author, 0, 50, '2');
     await author.mutate(CONV, (d) => d.conversation.setProfile({ name: 'Page' }, LOCAL));
     await author.postSnapshot(CONV);
-    await toggle(author, 50, 5);
+    await toggle(author, 50, 5, '2');
     const page = sent.map((s, i) => ({ entry: entryOf(i, s.snapshot ? EntryType.Snapshot : EntryType.Crdt), data: s.data }));
     expect(page.filter((p) => p.entry.type === EntryType.Snapshot)).toHaveLength(1);
 
@@ -117,5 +117,41 @@ describe('state compaction', () => {
     const single = layerOn(new MemoryStateStore());
     for (const p of page) await single.received(CONV, p.entry, p.data);
     expect(await single.read(CONV, (d) => d.conversation.view())).toEqual(await author.read(CONV, (d) => d.conversation.view()));
+  });
+
+  it('drops a Crdt update that adds a record in another member\'s name, on every device alike; the sender\'s own records pass', async () => {
+    const forger = layerOn(new MemoryStateStore(), []);
+    const sent: { data: Uint8Array; snapshot: boolean }[] = [];
+    const honest = layerOn(new MemoryStateStore(), sent);
+    // User 2's devices write (each from a document of its own, so no update depends on another): its own
+    // reaction (fine), then an edit, a deletion, a pin and a reaction in user 7's name.
+    const one = async (change: (d: LoadedDoc) => void): Promise<{ data: Uint8Array; snapshot: boolean }> => {
+      const out: { data: Uint8Array; snapshot: boolean }[] = [];
+      await layerOn(new MemoryStateStore(), out).mutate(CONV, change);
+      return out[0]!;
+    };
+    const forged = [
+      await one((d) => d.conversation.react('7:m1', '2', '👍', true, LOCAL)),
+      await one((d) => d.conversation.edit('7:m1', 'words 7 never wrote', '7', 1, LOCAL)),
+      await one((d) => d.conversation.deleteForEveryone('7:m2', '7', 2, LOCAL)),
+      await one((d) => d.conversation.pin('7:m3', '7', 3, true, LOCAL)),
+      await one((d) => d.conversation.react('7:m1', '7', '👎', true, LOCAL)),
+    ];
+    for (const reader of [forger, honest]) {
+      await reader.batch(CONV, async () => {
+        for (const [i, f] of forged.entries()) await reader.received(CONV, entryOf(i, EntryType.Crdt, 2n), f.data);
+      });
+      const seen = await reader.read(CONV, (d) => ({ a: d.conversation.annotations('7:m1', '7'), deleted: d.conversation.deletedUids(), pins: d.conversation.pinnedUids() }));
+      expect(seen.a.reactions).toEqual({ '👍': ['2'] });
+      expect(seen.a.edits).toEqual([]);
+      expect(seen.deleted).toEqual([]);
+      expect(seen.pins).toEqual([]);
+    }
+    // The same edit, sent by user 7's own device, is taken.
+    const own: { data: Uint8Array; snapshot: boolean }[] = [];
+    await layerOn(new MemoryStateStore(), own).mutate(CONV, (d) => d.conversation.edit('7:m1', 'my own words', '7', 4, LOCAL));
+    await honest.received(CONV, entryOf(9, EntryType.Crdt, 7n), own[0]!.data);
+    expect((await honest.read(CONV, (d) => d.conversation.annotations('7:m1', '7'))).edits.map((e) => e.text)).toEqual(['my own words']);
+    expect(sent).toEqual([]); // dropping sends nothing
   });
 });

@@ -9,7 +9,7 @@ import { openMemoryReplica } from '../src/node.js';
 import { messageUid } from '../src/model/message.js';
 import { LOCAL, StateLayer } from '../src/state/state-layer.js';
 import { ManualClock } from './support/manual-clock.js';
-import { entry } from './support/replica-suite.js';
+import { OTHER, entry } from './support/replica-suite.js';
 
 const CONV = 7n as ConversationId;
 const text = (id: bigint, createdAt: number) => ({ entry: { ...entry(id, id - 1n), createdAt }, content: { kind: 'text' as const, text: `secret ${id}` } });
@@ -24,11 +24,13 @@ describe('replica: state documents and row effects', () => {
 
     const system = { entry: { ...entry(5n, 4n, undefined, 'm5', EntryType.System), createdAt: 150 }, content: { kind: 'system' as const, event: { op: 'members_added' as const, userIds: [], by: null } } };
     await replica.applyEntries(CONV, [text(1n, 100), text(2n, 200), text(3n, 300), text(4n, 400), system]);
-    const erased = await replica.eraseMessage(uidOf(1n));
+    const author = String(OTHER.userId);
+    expect(await replica.eraseMessage(uidOf(1n), '99')).toBeNull(); // only its author deletes a message for everyone
+    const erased = await replica.eraseMessage(uidOf(1n), author);
     expect(erased?.content).toEqual({ kind: 'text', text: '' });
     expect(erased?.body.length).toBe(0);
-    expect(await replica.eraseMessage(uidOf(1n))).toBeNull(); // already erased
-    expect(await replica.eraseMessage('nope:x')).toBeNull();
+    expect(await replica.eraseMessage(uidOf(1n), author)).toBeNull(); // already erased
+    expect(await replica.eraseMessage('nope:x', author)).toBeNull();
     expect(Buffer.from(await replica.exportSnapshot()).toString()).not.toContain('secret 1');
 
     expect(await replica.removeMessages([uidOf(2n), 'nope:x'])).toEqual([uidOf(2n)]);

@@ -142,7 +142,7 @@ export class DexieReplica implements Replica {
 
   loadDoc: Replica['loadDoc'] = (id) => this.state.loadDoc(id);
   saveDoc: Replica['saveDoc'] = (id, doc) => this.state.saveDoc(id, doc);
-  eraseMessage: Replica['eraseMessage'] = (uid) => this.state.eraseMessage(uid);
+  eraseMessage: Replica['eraseMessage'] = (uid, by) => this.state.eraseMessage(uid, by);
   removeMessages: Replica['removeMessages'] = (uids) => this.state.removeMessages(uids);
   expireMessages: Replica['expireMessages'] = (id, since, before) => this.state.expireMessages(id, since, before);
 

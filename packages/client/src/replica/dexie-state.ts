@@ -41,11 +41,11 @@ export class DexieState implements DocStore, MessageEraser {
     await this.db.docs.put({ id: String(conversationId), state: doc.state, sinceSnapshot: doc.sinceSnapshot, ...(doc.format === 2 ? { format: 2 as const } : {}) });
   }
 
-  eraseMessage(uid: string): Promise<Message | null> {
+  eraseMessage(uid: string, by: string): Promise<Message | null> {
     const { messages } = this.db;
     return this.db.transaction('rw', messages, async () => {
       const row = await messages.get(uid);
-      if (!row || (row.content.kind === 'text' && row.content.text === '' && row.body.length === 0)) return null;
+      if (!row || row.senderUserId !== by || (row.content.kind === 'text' && row.content.text === '' && row.body.length === 0)) return null;
       const erased: MessageRow = { ...row, body: EMPTY, content: contentToRow({ kind: 'text', text: '' }) };
       await messages.put(erased);
       return messageFromRow(erased);

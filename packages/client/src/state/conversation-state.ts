@@ -120,10 +120,64 @@ export class ConversationState {
     }, origin);
   }
 
+  /**
+   * Runs `apply` (which applies an update to this document) and returns the
+   * users that the records it adds claim to be by: the `by` of new edits,
+   * deletions and pins, and the user in the key of each reaction it sets.
+   * Only items of the update's own Yjs clients (`clients`) count — not
+   * another device's items that were waiting for this update and integrate
+   * with it — whether or not they win their key; removals claim nothing (any
+   * member purges what a deleted message left).
+   */
+  claimsDuring(clients: ReadonlySet<number>, apply: () => void): Set<string> {
+    const claims = new Set<string>();
+    const byOf = (value: unknown): void => {
+      const by = (value as { by?: unknown } | undefined)?.by;
+      claims.add(typeof by === 'string' ? by : '');
+    };
+    /** The items of `key` (newest first, overwritten ones too) that this event added. */
+    const added = <T,>(map: Y.Map<T>, e: Y.YEvent<Y.Map<T>>, key: string): Y.Item[] => {
+      const out: Y.Item[] = [];
+      for (let item: Y.Item | null = map._map.get(key) ?? null; item !== null; item = item.left) if (e.adds(item) && clients.has(item.id.client)) out.push(item);
+      return out;
+    };
+    const onEdits = (e: Y.YArrayEvent<EditRecord>): void => {
+      for (const item of e.changes.added) if (clients.has(item.id.client)) for (const record of item.content.getContent()) byOf(record);
+    };
+    const onActs =
+      (map: Y.Map<ActRecord>) =>
+      (e: Y.YMapEvent<ActRecord>): void => {
+        for (const key of e.keysChanged) for (const item of added(map, e, key)) for (const value of item.content.getContent()) byOf(value);
+      };
+    const onReactions = (e: Y.YMapEvent<true>): void => {
+      for (const key of e.keysChanged) if (added(this.reactions, e, key).length > 0) claims.add(key.split(SEP)[1] ?? '');
+    };
+    const onDeleted = onActs(this.deleted);
+    const onPins = onActs(this.pins);
+    this.edits.observe(onEdits);
+    this.deleted.observe(onDeleted);
+    this.pins.observe(onPins);
+    this.reactions.observe(onReactions);
+    try {
+      apply();
+    } finally {
+      this.edits.unobserve(onEdits);
+      this.deleted.unobserve(onDeleted);
+      this.pins.unobserve(onPins);
+      this.reactions.unobserve(onReactions);
+    }
+    return claims;
+  }
+
   // ---- queries ----
 
   isDeleted(uid: string): boolean {
     return this.deleted.has(uid);
+  }
+
+  /** Who deleted the message for everyone (null when it was not). */
+  deletedBy(uid: string): string | null {
+    return this.deleted.get(uid)?.by ?? null;
   }
 
   deletedUids(): string[] {
@@ -167,7 +221,10 @@ export class ConversationState {
     for (const uid of senders.keys()) {
       const r = reactions.get(uid) ?? {};
       for (const list of Object.values(r)) list.sort();
-      out.set(uid, { edits: edits.get(uid) ?? [], deleted: this.deleted.get(uid) ?? null, reactions: r, pinned: this.pins.get(uid) ?? null });
+      // Like edits, a deletion for everyone only counts when made by the message's author.
+      const deleted = this.deleted.get(uid) ?? null;
+      const sender = senders.get(uid) ?? null;
+      out.set(uid, { edits: edits.get(uid) ?? [], deleted: deleted !== null && (sender === null || deleted.by === sender) ? deleted : null, reactions: r, pinned: this.pins.get(uid) ?? null });
     }
     return out;
   }

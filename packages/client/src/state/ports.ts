@@ -24,8 +24,12 @@ export interface DocStore {
 }
 
 export interface MessageEraser {
-  /** Replaces a row's content with empty text and drops its body (delete for everyone). Null when there is no such row or it is already erased. */
-  eraseMessage(uid: string): Promise<Message | null>;
+  /**
+   * Replaces a row's content with empty text and drops its body (delete for
+   * everyone). Null when there is no such row, it is already erased, or its
+   * sender is not `by` (only a message's author deletes it for everyone).
+   */
+  eraseMessage(uid: string, by: string): Promise<Message | null>;
   /** Removes rows from this device (delete for me). Returns the uids removed. */
   removeMessages(uids: readonly string[]): Promise<string[]>;
   /** Removes the conversation's rows created in [since, before) (disappearing messages). Returns the uids removed. */

@@ -84,6 +84,12 @@ export function readStateData(data: Uint8Array): { format: 1 | 2; bytes: Uint8Ar
   return marked ? { format: 2, bytes: data.subarray(STATE_V2_MAGIC.length) } : { format: 1, bytes: data };
 }
 
+/** Applies an update in its format, as a change from another device. */
+function applyTo(doc: Y.Doc, update: { format: 1 | 2; bytes: Uint8Array }): void {
+  if (update.format === 2) Y.applyUpdateV2(doc, update.bytes, REMOTE);
+  else Y.applyUpdate(doc, update.bytes, REMOTE);
+}
+
 /** A state update as received, before it is applied. */
 interface Received {
   readonly entry: Entry;
@@ -201,7 +207,13 @@ export class StateLayer implements StateSink {
 
   // ---- internals ----
 
-  /** Applies received updates (the latest snapshot among them first); malformed ones are dropped. */
+  /**
+   * Applies received updates (the latest snapshot among them first).
+   * Malformed ones are dropped, and so is a Crdt update that adds a record in
+   * another user's name (an edit, deletion, pin or reaction whose author is
+   * not the entry's MLS-authenticated sender): every device checks the same
+   * update against the same sender, so they all drop it alike.
+   */
   private async apply(conversationId: ConversationId, items: readonly Received[]): Promise<void> {
     const d = await this.load(conversationId);
     let last = -1;
@@ -209,27 +221,49 @@ export class StateLayer implements StateSink {
       if (item.entry.type === EntryType.Snapshot) last = i;
     });
     const order = last < 0 ? items : [items[last]!, ...items.filter((_, i) => i !== last)];
-    let applied = 0;
+    const parsed: { entry: Entry; update: { format: 1 | 2; bytes: Uint8Array } }[] = [];
     for (const { entry, data } of order) {
       try {
         const update = readStateData(data);
         // Parse first: a malformed update must not touch the document.
-        if (update.format === 2) {
-          Y.decodeUpdateV2(update.bytes);
-          Y.applyUpdateV2(d.doc, update.bytes, REMOTE);
-        } else {
-          Y.decodeUpdate(update.bytes);
-          Y.applyUpdate(d.doc, update.bytes, REMOTE);
-        }
-        applied += 1;
+        if (update.format === 2) Y.decodeUpdateV2(update.bytes);
+        else Y.decodeUpdate(update.bytes);
+        parsed.push({ entry, update });
       } catch (error) {
         this.logger.warn('dropped a malformed state update', { conversationId: String(conversationId), entry: String(entry.id), error: String(error) });
       }
+    }
+    const forged = this.forged(d.doc, parsed);
+    let applied = 0;
+    for (const [i, { entry, update }] of parsed.entries()) {
+      if (forged.has(i)) {
+        this.logger.warn('dropped a state update with records in another member\'s name', { conversationId: String(conversationId), entry: String(entry.id), sender: String(entry.senderUserId) });
+        continue;
+      }
+      applyTo(d.doc, update);
+      applied += 1;
     }
     if (applied === 0) return;
     // Updates since the last snapshot: those logged after the batch's latest snapshot, or all of them on top of the count.
     d.sinceSnapshot = last < 0 ? d.sinceSnapshot + items.length : items.length - 1 - last;
     await this.afterChange(conversationId, d, true);
+  }
+
+  /** Indexes of Crdt updates that claim records for someone other than their sender, found on a copy of the document. */
+  private forged(doc: Y.Doc, parsed: readonly { entry: Entry; update: { format: 1 | 2; bytes: Uint8Array } }[]): Set<number> {
+    const out = new Set<number>();
+    if (!parsed.some((p) => p.entry.type === EntryType.Crdt)) return out;
+    const copy = new Y.Doc();
+    Y.applyUpdateV2(copy, Y.encodeStateAsUpdateV2(doc));
+    const state = new ConversationState(copy);
+    for (const [i, { entry, update }] of parsed.entries()) {
+      const meta = update.format === 2 ? Y.parseUpdateMetaV2(update.bytes) : Y.parseUpdateMeta(update.bytes);
+      const claims = state.claimsDuring(new Set(meta.to.keys()), () => applyTo(copy, update));
+      // Snapshots are whole documents, vouched for by their poster as a member; only updates are checked.
+      if (entry.type === EntryType.Crdt && [...claims].some((user) => user !== String(entry.senderUserId))) out.add(i);
+    }
+    copy.destroy();
+    return out;
   }
 
   private async change(conversationId: ConversationId, d: LoadedDoc, change: (d: LoadedDoc) => void): Promise<boolean> {
@@ -282,7 +316,7 @@ export class StateLayer implements StateSink {
     for (const uid of d.conversation.deletedUids()) {
       if (d.erased.has(uid)) continue;
       d.erased.add(uid);
-      if (await this.config.store.eraseMessage(uid)) uids.push(uid);
+      if (await this.config.store.eraseMessage(uid, d.conversation.deletedBy(uid) ?? '')) uids.push(uid);
     }
     if (uids.length > 0) this.events.emit('removed', { conversationId, uids });
   }

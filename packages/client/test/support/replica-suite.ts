@@ -14,7 +14,7 @@ import type { Replica } from '../../src/replica/replica.js';
 
 const CONV = 7n as ConversationId;
 const ME = { userId: 1n as UserId, deviceId: 11n as DeviceId };
-const OTHER = { userId: 2n as UserId, deviceId: 22n as DeviceId };
+export const OTHER = { userId: 2n as UserId, deviceId: 22n as DeviceId };
 
 export function entry(id: bigint, prevId: bigint, from = OTHER, clientMsgId = `m${id}`, type: EntryType = EntryType.Text): Entry {
   return {

@@ -14,7 +14,7 @@ import { ManualClock } from './manual-clock.js';
 /** DocStore and MessageEraser over maps; rows are just uid -> text with a creation time. */
 export class MemoryStateStore implements DocStore, MessageEraser {
   readonly docs = new Map<ConversationId, StoredDoc>();
-  readonly rows = new Map<string, { conversationId: ConversationId; text: string; createdAt: number }>();
+  readonly rows = new Map<string, { conversationId: ConversationId; text: string; createdAt: number; sender?: string }>();
 
   loadDoc(id: ConversationId): Promise<StoredDoc | null> {
     return Promise.resolve(this.docs.get(id) ?? null);
@@ -23,9 +23,9 @@ export class MemoryStateStore implements DocStore, MessageEraser {
     this.docs.set(id, { ...doc, state: doc.state.slice() });
     return Promise.resolve();
   }
-  eraseMessage(uid: string): Promise<Message | null> {
+  eraseMessage(uid: string, by: string): Promise<Message | null> {
     const row = this.rows.get(uid);
-    if (!row || row.text === '') return Promise.resolve(null);
+    if (!row || row.text === '' || (row.sender !== undefined && row.sender !== by)) return Promise.resolve(null);
     row.text = '';
     return Promise.resolve({ uid } as Message);
   }
