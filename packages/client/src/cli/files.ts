@@ -57,7 +57,8 @@ export async function sendFile(g: GlobalOptions, to: string, path: string, capti
     const image = mediaType === 'image/jpeg' ? { imageCodec: jpegCodec, image: { maxDimension: CLI_IMAGE_MAX_DIMENSION, type: 'image/jpeg' as const } } : {};
     const r = await session.client.sendFile(conversationId, { data, name, mediaType }, { caption, ...image });
     const sent = await within(session, untilSent(session, r.message.uid), DEFAULT_TIMEOUT_MS, 'the server ack');
-    const how = r.upload.deduplicated ? 'already on the server, 0 bytes uploaded' : `${r.upload.sentBytes} bytes uploaded`;
+    // Queued: the first upload failed (network); the engine uploaded it again before the ack came.
+    const how = r.queued ? 'uploaded on a retry' : r.upload.deduplicated ? 'already on the server, 0 bytes uploaded' : `${r.upload.sentBytes} bytes uploaded`;
     out(`sent ${sent.id} to ${to}: ${name} (${r.descriptor.mediaType}, ${r.descriptor.size} bytes; ${how}; blob ${r.descriptor.blobId.slice(0, 12)})`);
   });
 }
