@@ -35,6 +35,7 @@ import type {
   SessionInfo,
 } from './api.js';
 import { AppStore, type StoredSession } from './app-store.js';
+import { DraftSync } from './drafts.js';
 import { listOrder, summarize, toView } from './views.js';
 import { MediaService } from './media.js';
 import { seedHistory } from './seed.js';
@@ -60,6 +61,7 @@ interface Running {
   readonly client: TidingsClient;
   readonly replica: DexieReplica;
   readonly media: MediaService;
+  readonly drafts: DraftSync;
   readonly offs: (() => void)[];
 }
 
@@ -196,7 +198,8 @@ export class EngineHost implements EngineApi {
       client.on('error', (error) => this.emit({ type: 'error', message: error.message })),
     ];
     const media = new MediaService(client);
-    this.running = { session, client, replica, media, offs };
+    const drafts = new DraftSync(await this.store, client.crdt);
+    this.running = { session, client, replica, media, drafts, offs };
     client.start();
     void this.rewatch();
   }
@@ -206,6 +209,7 @@ export class EngineHost implements EngineApi {
     if (!running) return;
     this.running = null;
     for (const off of running.offs) off();
+    await running.drafts.flush();
     await running.client.stop();
     await running.replica.close();
     this.watched = '';
@@ -282,7 +286,7 @@ export class EngineHost implements EngineApi {
     const quoted = replyToUid === undefined ? null : await running.replica.message(replyToUid);
     const message = await running.client.sendText(id, text, quoted === null ? {} : { replyTo: quoted });
     running.client.setTyping(id, false);
-    await (await this.store).saveDraft(id, '');
+    await running.drafts.save(id, '');
     return toView(message);
   }
 
@@ -327,12 +331,16 @@ export class EngineHost implements EngineApi {
     return refreshMessages(running.client, running.replica, id, uids);
   }
 
+  /** This device's draft, else the one another device of the user left in the account document (drafts.ts). */
   async draft(id: ConversationId): Promise<string> {
-    return (await this.store).draft(id);
+    await this.ready;
+    return this.running ? this.running.drafts.load(id) : (await this.store).draft(id);
   }
 
+  /** Saves the draft here at once, and in the account document after a pause (drafts.ts). */
   async saveDraft(id: ConversationId, text: string): Promise<void> {
-    await (await this.store).saveDraft(id, text);
+    await this.ready;
+    await (this.running ? this.running.drafts.save(id, text) : (await this.store).saveDraft(id, text));
   }
 
   // ---- people and membership ----
