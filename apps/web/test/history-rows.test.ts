@@ -131,6 +131,39 @@ describe('list geometry', () => {
     expect(geometry.rowAt(at + 100)).toBe(next.length - 1);
   });
 
+  it('agrees with a naive model through random prepends, appends, replacements, removals and measurements', () => {
+    const random = seeded(11);
+    const geometry = new ListGeometry<Item>(44);
+    const model = new Map<string, number>();
+    let next = 0;
+    const fresh = (count: number): Item[] => Array.from({ length: count }, () => ({ key: `r${next++}` }));
+    let list = fresh(50);
+    for (let step = 0; step < 400; step++) {
+      const op = random();
+      const at = Math.floor(random() * (list.length + 1));
+      if (op < 0.3) list = fresh(1 + Math.floor(random() * 300)).concat(list);
+      else if (op < 0.5) list = list.concat(fresh(1 + Math.floor(random() * 5)));
+      else if (op < 0.7) list = list.map((item, i) => (i >= at && i < at + 20 ? { ...item } : item));
+      else if (op < 0.85) list = list.filter((_, i) => i < at || i >= at + 1 + Math.floor(random() * 30));
+      else list = list.slice(0, at).concat(fresh(Math.floor(random() * 10)), list.slice(at));
+      geometry.update(list, keyOf);
+      const keys = new Set(list.map(keyOf));
+      for (const key of [...model.keys()]) if (!keys.has(key)) model.delete(key);
+      for (let k = 0; k < 10 && list.length > 0; k++) {
+        const i = Math.floor(random() * list.length);
+        const h = 10 + Math.floor(random() * 90);
+        geometry.setHeight(i, h);
+        model.set(list[i]!.key, h);
+      }
+      let top = 0;
+      for (let i = 0; i < list.length; i++) {
+        if (geometry.top(i) !== top) expect({ step, i, top: geometry.top(i) }).toEqual({ step, i, top });
+        top += model.get(list[i]!.key) ?? 44;
+      }
+      expect(geometry.total()).toBe(top);
+    }
+  });
+
   it('looks up keys only for replaced rows, and finds their heights again', () => {
     const geometry = new ListGeometry<Item>(44);
     const list = items(1, 10_000);

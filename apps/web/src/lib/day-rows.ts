@@ -66,7 +66,9 @@ export function nextDayRows(prev: DayRows | null, messages: readonly MessageView
   const at = messages.length - suffix;
   const t = messages[at]!.createdAt;
   const wantsSeparator = at === 0 || dayKey(messages[at - 1]!.createdAt) !== dayKey(t);
-  let tail: readonly Row[] = prev.rows.slice(hadSeparator && wantsSeparator ? firstTail - 1 : firstTail);
-  if (wantsSeparator && !hadSeparator) tail = build([messages[at]!], now).slice(0, 1).concat(tail);
+  const from = hadSeparator && wantsSeparator ? firstTail - 1 : firstTail;
+  // A kept tail that starts the old rows is joined as it is (one copy of the rows, not two).
+  const tail: readonly Row[] = from === 0 ? prev.rows : prev.rows.slice(from);
+  if (wantsSeparator && !hadSeparator) middle = middle.concat(build([messages[at]!], now).slice(0, 1));
   return { messages, rows: head.concat(middle, tail), today };
 }

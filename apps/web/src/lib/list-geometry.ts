@@ -39,10 +39,18 @@ export interface GeometryWork {
   keyLookups: number;
 }
 
+/** Smallest height buffer, rows. */
+const MIN_CAPACITY = 256;
+
 export class ListGeometry<T> {
   private items: readonly T[] = [];
-  /** Measured height of row i, px; NaN until measured. */
-  private heights = new Float64Array(0);
+  /**
+   * Measured height of row i at `buf[base + i]`, px; NaN until measured. Room
+   * is kept at both ends, so a page added at either end is written in place
+   * (no copy of the kept rows' heights; the buffer doubles when full).
+   */
+  private buf = new Float64Array(0);
+  private base = 0;
   /** offsets[i] = top of row i, offsets[n] = total; valid for indexes <= `validTo`. */
   private offsets = new Float64Array(1);
   private validTo = 0;
@@ -94,30 +102,31 @@ export class ListGeometry<T> {
       else anchorKey = keyOf(old[anchor.index]!);
     }
 
-    const heights = new Float64Array(after).fill(Number.NaN);
-    heights.set(this.heights.subarray(0, prefix), 0);
-    heights.set(this.heights.subarray(before - suffix, before), after - suffix);
+    // Heights measured for replaced rows, by key, before their slots are reused.
     const oldMiddle = before - suffix - prefix;
     const newMiddle = after - suffix - prefix;
-    if (oldMiddle > 0 && newMiddle > 0) {
-      const byKey = new Map<string, number>();
+    let byKey: Map<string, number> | null = null;
+    if (oldMiddle > 0 && (newMiddle > 0 || anchorKey !== null)) {
+      byKey = new Map<string, number>();
       for (let i = prefix; i < before - suffix; i++) {
-        const h = this.heights[i]!;
+        const h = this.height(i);
         if (Number.isNaN(h)) continue;
         this.work.keyLookups++;
         byKey.set(keyOf(old[i]!), h);
       }
-      if (byKey.size > 0 || anchorKey !== null) {
-        for (let i = prefix; i < after - suffix; i++) {
-          this.work.keyLookups++;
-          const key = keyOf(items[i]!);
-          heights[i] = byKey.get(key) ?? Number.NaN;
-          if (key === anchorKey && anchor) moved = { index: i, rel: anchor.rel };
-        }
+    }
+    this.place(prefix, suffix, before, after);
+    this.buf.fill(Number.NaN, this.base + prefix, this.base + after - suffix);
+    if (byKey && (byKey.size > 0 || anchorKey !== null)) {
+      for (let i = prefix; i < after - suffix; i++) {
+        this.work.keyLookups++;
+        const key = keyOf(items[i]!);
+        const h = byKey.get(key);
+        if (h !== undefined) this.buf[this.base + i] = h;
+        if (key === anchorKey && anchor) moved = { index: i, rel: anchor.rel };
       }
     }
     this.items = items;
-    this.heights = heights;
     if (this.offsets.length < after + 1) {
       const grown = new Float64Array(Math.max(after + 1, this.offsets.length * 2));
       grown.set(this.offsets.subarray(0, Math.min(prefix, this.validTo) + 1));
@@ -128,17 +137,45 @@ export class ListGeometry<T> {
     return { remap, anchor: moved };
   }
 
+  /**
+   * Moves the kept rows' heights to where the new rows put them: the smaller
+   * of the prefix and suffix blocks moves, the other stays; a new buffer (twice
+   * the rows, centred) only when the rows would not fit.
+   */
+  private place(prefix: number, suffix: number, before: number, after: number): void {
+    const { buf, base } = this;
+    // Keep the suffix still (rows added or removed before it) or the prefix (after it).
+    const keepSuffix = prefix < suffix;
+    const next = keepSuffix ? base + before - after : base;
+    if (next >= 0 && next + after <= buf.length) {
+      if (keepSuffix) buf.copyWithin(next, base, base + prefix);
+      else buf.copyWithin(next + after - suffix, base + before - suffix, base + before);
+      this.base = next;
+      return;
+    }
+    const grown = new Float64Array(Math.max(2 * after, MIN_CAPACITY));
+    const at = (grown.length - after) >>> 1;
+    grown.set(buf.subarray(base, base + prefix), at);
+    grown.set(buf.subarray(base + before - suffix, base + before), at + after - suffix);
+    this.buf = grown;
+    this.base = at;
+  }
+
+  private height(i: number): number {
+    return this.buf[this.base + i]!;
+  }
+
   /** Records a measured height; true when it differs from what was known. */
   setHeight(i: number, px: number): boolean {
-    if (i < 0 || i >= this.items.length || this.heights[i] === px) return false;
-    this.heights[i] = px;
+    if (i < 0 || i >= this.items.length || this.height(i) === px) return false;
+    this.buf[this.base + i] = px;
     this.validTo = Math.min(this.validTo, i);
     return true;
   }
 
   /** Whether row i has been measured. */
   measured(i: number): boolean {
-    return !Number.isNaN(this.heights[i] ?? Number.NaN);
+    return i >= 0 && i < this.items.length && !Number.isNaN(this.height(i));
   }
 
   /** Top of row i, px (i = length gives the total height). */
@@ -170,10 +207,10 @@ export class ListGeometry<T> {
   private settle(): void {
     const n = this.items.length;
     if (this.validTo >= n) return;
-    const { heights, offsets, estimate } = this;
+    const { buf, base, offsets, estimate } = this;
     let at = offsets[this.validTo]!;
     for (let i = this.validTo; i < n; i++) {
-      const h = heights[i]!;
+      const h = buf[base + i]!;
       at += Number.isNaN(h) ? estimate : h;
       offsets[i + 1] = at;
     }
