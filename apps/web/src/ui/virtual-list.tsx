@@ -26,6 +26,13 @@ export interface VirtualListProps<T> {
 
 /** Rows rendered beyond each edge of the viewport, px. */
 const OVERSCAN_PX = 600;
+/**
+ * A move of more than this many viewport heights (a scrollbar drag, a jump,
+ * the reader's place restored after a page) renders only the rows on screen
+ * first; the rows beyond the edges follow in a task after the next frame, so
+ * one long task becomes two short ones.
+ */
+const JUMP_SCREENS = 1;
 /** Within this many px of the end counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 24;
 
@@ -52,6 +59,23 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
   const synced = useRef<readonly T[] | null>(null);
   const [, setMeasured] = useState(0);
   const [view, setView] = useState({ top: 0, height: 600 });
+  const [overscan, setOverscan] = useState(OVERSCAN_PX);
+  const refill = useRef<{ frame: number; timer: number } | null>(null);
+  /** Shows the rows at `top`: after a jump, the rows on screen now and the rest after the next frame. */
+  const look = (top: number, height: number): void => {
+    if (Math.abs(top - view.top) > JUMP_SCREENS * height && !refill.current) {
+      setOverscan(0);
+      const pending = { frame: 0, timer: 0 };
+      pending.frame = requestAnimationFrame(() => {
+        pending.timer = window.setTimeout(() => {
+          refill.current = null;
+          setOverscan(OVERSCAN_PX);
+        }, 0);
+      });
+      refill.current = pending;
+    }
+    if (top !== view.top || height !== view.height) setView({ top, height });
+  };
   const stick = useRef(true);
   const anchor = useRef<Anchor | null>(null);
   /** scrollTop as last remembered or set here: a different value means the reader scrolled and the scroll event is still to come. */
@@ -83,8 +107,8 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
   }
   const total = geometry.total();
 
-  const first = items.length === 0 ? 0 : geometry.rowAt(Math.max(0, view.top - OVERSCAN_PX));
-  const last = items.length === 0 ? -1 : geometry.rowAt(view.top + view.height + OVERSCAN_PX);
+  const first = items.length === 0 ? 0 : geometry.rowAt(Math.max(0, view.top - overscan));
+  const last = items.length === 0 ? -1 : geometry.rowAt(view.top + view.height + overscan);
 
   // After every render: measure the rendered rows, then restore the reader's place, in one layout.
   useLayoutEffect(() => {
@@ -113,7 +137,7 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
       if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
     }
     lastTop.current = el.scrollTop;
-    if (el.scrollTop !== view.top || el.clientHeight !== view.height) setView({ top: el.scrollTop, height: el.clientHeight });
+    look(el.scrollTop, el.clientHeight);
   });
 
   useLayoutEffect(() => {
@@ -121,14 +145,20 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
     if (!el) return;
     const observer = new ResizeObserver(() => setView({ top: el.scrollTop, height: el.clientHeight }));
     observer.observe(el);
-    return () => observer.disconnect();
+    return () => {
+      observer.disconnect();
+      if (refill.current) {
+        cancelAnimationFrame(refill.current.frame);
+        clearTimeout(refill.current.timer);
+      }
+    };
   }, []);
 
   const onScroll = (): void => {
     const el = box.current;
     if (!el) return;
     remember(el);
-    setView({ top: el.scrollTop, height: el.clientHeight });
+    look(el.scrollTop, el.clientHeight);
     if (el.scrollTop < Math.max(el.clientHeight, 400)) props.onNearTop?.();
   };
 
