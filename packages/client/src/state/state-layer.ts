@@ -212,10 +212,12 @@ export class StateLayer implements StateSink {
    * Malformed ones are dropped, and so is a Crdt update that adds a record in
    * another user's name (an edit, deletion, pin or reaction whose author is
    * not the entry's MLS-authenticated sender): every device checks the same
-   * update against the same sender, so they all drop it alike.
+   * update against the same sender, so they all drop it alike. The check
+   * watches the document while the updates apply; a batch with a forged one
+   * is undone by reloading the stored document, then applied without it.
    */
   private async apply(conversationId: ConversationId, items: readonly Received[]): Promise<void> {
-    const d = await this.load(conversationId);
+    let d = await this.load(conversationId);
     let last = -1;
     items.forEach((item, i) => {
       if (item.entry.type === EntryType.Snapshot) last = i;
@@ -233,37 +235,39 @@ export class StateLayer implements StateSink {
         this.logger.warn('dropped a malformed state update', { conversationId: String(conversationId), entry: String(entry.id), error: String(error) });
       }
     }
-    const forged = this.forged(d.doc, parsed);
-    let applied = 0;
+    if (parsed.length === 0) return;
+    // The document as stored is the state before this batch (saved first if it was not), so a
+    // batch with a forged update can be undone by loading it again.
+    if (d.dirty) await this.save(conversationId, d);
+    const forged = new Set<number>();
     for (const [i, { entry, update }] of parsed.entries()) {
-      if (forged.has(i)) {
-        this.logger.warn('dropped a state update with records in another member\'s name', { conversationId: String(conversationId), entry: String(entry.id), sender: String(entry.senderUserId) });
-        continue;
-      }
-      applyTo(d.doc, update);
-      applied += 1;
+      const meta = update.format === 2 ? Y.parseUpdateMetaV2(update.bytes) : Y.parseUpdateMeta(update.bytes);
+      const claims = d.conversation.claimsDuring(new Set(meta.to.keys()), () => applyTo(d.doc, update));
+      // Snapshots are whole documents, vouched for by their poster as a member; only updates are checked.
+      if (entry.type === EntryType.Crdt && [...claims].some((user) => user !== String(entry.senderUserId))) forged.add(i);
     }
-    if (applied === 0) return;
+    if (forged.size > 0) {
+      for (const i of forged) {
+        const { entry } = parsed[i]!;
+        this.logger.warn("dropped a state update with records in another member's name", { conversationId: String(conversationId), entry: String(entry.id), sender: String(entry.senderUserId) });
+      }
+      d = await this.reload(conversationId, d);
+      for (const [i, { update }] of parsed.entries()) if (!forged.has(i)) applyTo(d.doc, update);
+      if (forged.size === parsed.length) return;
+    }
     // Updates since the last snapshot: those logged after the batch's latest snapshot, or all of them on top of the count.
     d.sinceSnapshot = last < 0 ? d.sinceSnapshot + items.length : items.length - 1 - last;
     await this.afterChange(conversationId, d, true);
   }
 
-  /** Indexes of Crdt updates that claim records for someone other than their sender, found on a copy of the document. */
-  private forged(doc: Y.Doc, parsed: readonly { entry: Entry; update: { format: 1 | 2; bytes: Uint8Array } }[]): Set<number> {
-    const out = new Set<number>();
-    if (!parsed.some((p) => p.entry.type === EntryType.Crdt)) return out;
-    const copy = new Y.Doc();
-    Y.applyUpdateV2(copy, Y.encodeStateAsUpdateV2(doc));
-    const state = new ConversationState(copy);
-    for (const [i, { entry, update }] of parsed.entries()) {
-      const meta = update.format === 2 ? Y.parseUpdateMetaV2(update.bytes) : Y.parseUpdateMeta(update.bytes);
-      const claims = state.claimsDuring(new Set(meta.to.keys()), () => applyTo(copy, update));
-      // Snapshots are whole documents, vouched for by their poster as a member; only updates are checked.
-      if (entry.type === EntryType.Crdt && [...claims].some((user) => user !== String(entry.senderUserId))) out.add(i);
-    }
-    copy.destroy();
-    return out;
+  /** Drops the loaded document and loads it again as stored (what this device erased carries over). */
+  private async reload(conversationId: ConversationId, old: LoadedDoc): Promise<LoadedDoc> {
+    if (old.expiry !== null) this.config.clock.clearTimeout(old.expiry);
+    this.docs.delete(conversationId);
+    old.doc.destroy();
+    const d = await this.load(conversationId);
+    for (const uid of old.erased) d.erased.add(uid);
+    return d;
   }
 
   private async change(conversationId: ConversationId, d: LoadedDoc, change: (d: LoadedDoc) => void): Promise<boolean> {
