@@ -25,6 +25,7 @@ import type { E2eeHost } from './host.js';
 import { HistorySync } from './history.js';
 import { LogReader } from './log-reader.js';
 import { Membership } from './membership.js';
+import { welcomeBatches } from './welcomes.js';
 import type { MlsEnvelope } from './mls-envelope.js';
 import { LINK_REQUEST } from './payload.js';
 import { PeerWatch } from './peer-watch.js';
@@ -300,7 +301,9 @@ export class E2eeSession {
     await this.dropCommits(conversationId);
     if (commit.welcome !== undefined && commit.added.length > 0) {
       try {
-        await api.postInbox(commit.added.map((d) => ({ deviceId: d.deviceId, kind: 'welcome' as const, body: commit.welcome! })));
+        for (const batch of welcomeBatches(commit.added, commit.welcome.length)) {
+          await api.postInbox(batch.map((d) => ({ deviceId: d.deviceId, kind: 'welcome' as const, body: commit.welcome! })));
+        }
       } catch (error) {
         logger.warn('Welcome post failed', { conversationId: String(conversationId), error: String(error) });
       }
