@@ -85,23 +85,35 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
   geometryRef.current ??= new ListGeometry<T>(estimate);
   const geometry = geometryRef.current;
 
-  /** Takes the reader's place from the scroll position, against the rows the DOM shows. */
-  const remember = (el: HTMLDivElement): void => {
-    const top = el.scrollTop;
+  /** Takes the reader's place (the row at the top edge) from the scroll position, against the rows the DOM shows. */
+  const anchorAt = (top: number): void => {
     lastTop.current = top;
-    const wasAtBottom = stick.current;
-    stick.current = el.scrollHeight - top - el.clientHeight <= BOTTOM_SLACK_PX;
-    if (stick.current !== wasAtBottom) props.onBottom?.(stick.current);
     if (geometry.length > 0) {
       const i = geometry.rowAt(top);
       anchor.current = { index: i, rel: geometry.top(i) - top };
     }
   };
+  /** Whether the reader is at the bottom (told to `onBottom` when that changes). */
+  const checkBottom = (el: HTMLDivElement): void => {
+    const wasAtBottom = stick.current;
+    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX;
+    if (stick.current !== wasAtBottom) props.onBottom?.(stick.current);
+  };
+  /** `anchorAt` and `checkBottom`. */
+  const remember = (el: HTMLDivElement): void => {
+    anchorAt(el.scrollTop);
+    checkBottom(el);
+  };
+  /** Set when a render took the reader's place from a scroll not yet seen; the layout pass then checks the bottom. */
+  const bottomStale = useRef(false);
 
   if (synced.current !== items) {
-    // A scroll whose event has not run yet is the reader's place, in the rows as they were.
+    // A scroll whose event has not run yet is the reader's place, in the rows as they were (the layout pass settles the rest).
     const el = box.current;
-    if (el && Math.abs(el.scrollTop - lastTop.current) > 1) remember(el);
+    if (el && Math.abs(el.scrollTop - lastTop.current) > 1) {
+      anchorAt(el.scrollTop);
+      bottomStale.current = true;
+    }
     anchor.current = geometry.align(items, keyOf, anchor.current).anchor;
     synced.current = items;
   }
@@ -116,6 +128,8 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
     if (!el) return;
     // Never undo a scroll whose event has not run yet: take it as the reader's new place.
     if (Math.abs(el.scrollTop - lastTop.current) > 1) remember(el);
+    else if (bottomStale.current) checkBottom(el);
+    bottomStale.current = false;
     let changed = false;
     // The rendered rows are items[first..last], in order.
     const rendered = el.querySelectorAll<HTMLElement>('[data-row]');
