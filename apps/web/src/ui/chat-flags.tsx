@@ -4,9 +4,10 @@
  * account state, so they follow the user to their other devices. A mute lasts
  * 8 hours, a week or for ever; a timed one ends by itself when its time passes.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ChatSummary } from '../engine/api.js';
 import { useLink } from './engine-context.js';
+import { usePopup } from './popup.js';
 
 const HOUR_MS = 3_600_000;
 /** How long a person can mute a chat for, as WhatsApp offers (Infinity: always). */
@@ -45,11 +46,25 @@ export function ChatFlagToggles({ chat }: { chat: ChatSummary }) {
   const toggle = (type: 'pin' | 'archive', on: boolean) => void link.engine.chatAction(chat.id, { type, on });
   return (
     <span class="chat-flags" role="group" aria-label="Chat settings">
-      <button type="button" class="icon-button" aria-label="Pin chat" title="Pin chat" aria-pressed={chat.pinned} onClick={() => toggle('pin', !chat.pinned)}>
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="Pin chat"
+        title="Pin chat"
+        aria-pressed={chat.pinned}
+        onClick={() => toggle('pin', !chat.pinned)}
+      >
         📌
       </button>
       <MuteButton chat={chat} />
-      <button type="button" class="icon-button" aria-label="Archive" title="Archive" aria-pressed={chat.archived} onClick={() => toggle('archive', !chat.archived)}>
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="Archive"
+        title="Archive"
+        aria-pressed={chat.archived}
+        onClick={() => toggle('archive', !chat.archived)}
+      >
         🗄
       </button>
     </span>
@@ -60,31 +75,14 @@ export function ChatFlagToggles({ chat }: { chat: ChatSummary }) {
 function MuteButton({ chat }: { chat: ChatSummary }) {
   const link = useLink();
   const muted = useMuted(chat);
-  const [open, setOpen] = useState(false);
-  const button = useRef<HTMLButtonElement>(null);
-  const menu = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (open) menu.current?.querySelector('button')?.focus();
-  }, [open]);
-  const close = () => {
-    setOpen(false);
-    button.current?.focus();
-  };
+  const { open, setOpen, button, popup: menu, close, onKeyDown } = usePopup();
   const mute = (ms: number) => {
     close();
     void link.engine.chatAction(chat.id, ms === Infinity ? { type: 'mute', on: true } : { type: 'mute', on: true, until: Date.now() + ms });
   };
   const title = muted ? `Muted ${mutedUntilText(chat.mutedUntil)}`.trim() + ' (press to unmute)' : 'Mute';
   return (
-    <span
-      class="mute-flag"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape' && open) {
-          e.preventDefault();
-          close();
-        }
-      }}
-    >
+    <span class="mute-flag" onKeyDown={onKeyDown}>
       <button
         ref={button}
         type="button"
@@ -123,7 +121,13 @@ export function ChatFlagMarkers({ chat }: { chat: ChatSummary }) {
         </span>
       )}
       {muted && (
-        <span class="chat-flag" role="img" aria-label={`muted ${mutedUntilText(chat.mutedUntil)}`.trim()} data-flag="muted" data-muted-until={String(chat.mutedUntil)}>
+        <span
+          class="chat-flag"
+          role="img"
+          aria-label={`muted ${mutedUntilText(chat.mutedUntil)}`.trim()}
+          data-flag="muted"
+          data-muted-until={String(chat.mutedUntil)}
+        >
           🔕
         </span>
       )}

@@ -3,22 +3,24 @@
  * versions with their times (the original, then each edit but the current
  * one), read from the engine when opened. Escape closes it.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { MessageVersion, MessageView } from '../engine/api.js';
 import { clockTime } from '../lib/rows.js';
 import { useLink } from './engine-context.js';
+import { usePopup } from './popup.js';
 
 /** "14:05" today, else a short date and time. */
 function versionTime(ms: number): string {
-  return new Date(ms).toDateString() === new Date().toDateString() ? clockTime(ms) : new Date(ms).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+  return new Date(ms).toDateString() === new Date().toDateString()
+    ? clockTime(ms)
+    : new Date(ms).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }
 
 export function EditedLabel({ message }: { message: MessageView }) {
   const link = useLink();
-  const [open, setOpen] = useState(false);
+  const { open, setOpen, button, onKeyDown } = usePopup(false);
   const [versions, setVersions] = useState<MessageVersion[] | null>(null);
   const [error, setError] = useState('');
-  const button = useRef<HTMLButtonElement>(null);
   const edits = message.annotations?.edits.length ?? 0;
   useEffect(() => {
     if (!open) return;
@@ -35,16 +37,7 @@ export function EditedLabel({ message }: { message: MessageView }) {
   const listId = `history-${message.uid}`;
   const earlier = versions?.slice(0, -1).reverse() ?? [];
   return (
-    <span
-      class="edit-history"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape' && open) {
-          e.preventDefault();
-          setOpen(false);
-          button.current?.focus();
-        }
-      }}
-    >
+    <span class="edit-history" onKeyDown={onKeyDown}>
       <button
         ref={button}
         type="button"

@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { MessageAction, MessageView, SessionInfo } from '../engine/api.js';
 import { useLink } from './engine-context.js';
+import { usePopup } from './popup.js';
 
 /** The emoji offered in the menu (any emoji received from others is still shown). */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮'] as const;
@@ -16,42 +17,37 @@ function useAct(message: MessageView): { act: (action: MessageAction) => void; e
   const [error, setError] = useState('');
   const act = (action: MessageAction) => {
     setError('');
-    link.engine.messageAction(message.conversationId, message.uid, action).catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+    link.engine
+      .messageAction(message.conversationId, message.uid, action)
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   };
   return { act, error };
 }
 
 /** The "⋯" button and its menu. Escape or choosing an item closes it and returns focus to the button. */
-export function MessageMenu({ message, session, onEdit, onReply }: { message: MessageView; session: SessionInfo; onEdit: () => void; onReply: () => void }) {
-  const [open, setOpen] = useState(false);
-  const button = useRef<HTMLButtonElement>(null);
-  const menu = useRef<HTMLDivElement>(null);
+export function MessageMenu({
+  message,
+  session,
+  onEdit,
+  onReply,
+}: {
+  message: MessageView;
+  session: SessionInfo;
+  onEdit: () => void;
+  onReply: () => void;
+}) {
+  const { open, setOpen, button, popup: menu, close, onKeyDown } = usePopup();
   const { act, error } = useAct(message);
-  useEffect(() => {
-    if (open) menu.current?.querySelector('button')?.focus();
-  }, [open]);
   const mine = message.senderUserId === session.userId;
   const deleted = message.annotations?.deleted != null;
   const pinned = message.annotations?.pinned != null;
   const mineReacted = (emoji: string) => message.annotations?.reactions[emoji]?.includes(session.userId.toString()) ?? false;
-  const close = () => {
-    setOpen(false);
-    button.current?.focus();
-  };
   const choose = (fn: () => void) => () => {
     close();
     fn();
   };
   return (
-    <span
-      class="msg-actions"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape' && open) {
-          e.preventDefault();
-          close();
-        }
-      }}
-    >
+    <span class="msg-actions" onKeyDown={onKeyDown}>
       <button
         ref={button}
         type="button"
@@ -64,12 +60,7 @@ export function MessageMenu({ message, session, onEdit, onReply }: { message: Me
         ⋯
       </button>
       {open && (
-        <div
-          ref={menu}
-          class="msg-menu"
-          role="menu"
-          aria-label="Message actions"
-        >
+        <div ref={menu} class="msg-menu" role="menu" aria-label="Message actions">
           {!deleted &&
             QUICK_REACTIONS.map((emoji) => (
               <button
