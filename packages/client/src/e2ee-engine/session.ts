@@ -41,6 +41,8 @@ export class E2eeSession {
   readonly groups: GroupCache;
   private readonly reader: LogReader;
   private readonly membership: Membership;
+  /** Conversations with an outbox item that waited because this device did not know them yet. */
+  private readonly unknownAtPrepare = new Set<ConversationId>();
   private readonly peers: PeerWatch;
   private readonly history: HistorySync;
   /** Epoch each in-flight message was sealed in; after stale_epoch it waits until the group is past it. */
@@ -154,6 +156,9 @@ export class E2eeSession {
   /** The conversation's members may have changed. */
   conversationChanged(conversationId: ConversationId): void {
     void this.membership.reconcile(conversationId);
+    // A message queued before this device knew the conversation (a DM opened and sent to at once)
+    // waited for it: seal it now, which for a DM also creates the group.
+    if (this.unknownAtPrepare.delete(conversationId)) this.host.requestFlush();
   }
 
   /** This device created the conversation or changed its members: carry it into the group. */
@@ -192,6 +197,7 @@ export class E2eeSession {
     const group = await this.groups.get(item.conversationId);
     if (group === undefined) {
       const conversation = await this.host.replica.conversation(item.conversationId);
+      if (conversation === null || conversation.kind === 'unknown') this.unknownAtPrepare.add(item.conversationId);
       if (conversation?.kind === 'dm' && !(await this.host.replica.hasHeldCommit(item.conversationId))) {
         void this.membership.reconcile(item.conversationId, true); // DMs get their group on first send
       }

@@ -532,10 +532,12 @@ export class TidingsClient {
   private requestFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    this.enqueue(this.session, () => {
+    // The flag is cleared by a step that always runs: the flush itself is skipped when its session has
+    // ended by then, and a flag cleared only inside it stayed set, ignoring every later request.
+    this.work = this.work.then(() => {
       this.flushQueued = false;
-      return this.flushOutbox();
     });
+    this.enqueue(this.session, () => this.flushOutbox());
   }
 
   private enqueue(session: number, task: () => Promise<void>): void {
@@ -609,9 +611,6 @@ export class TidingsClient {
         this.receiptTracker.membersChanged(frame.conversation.id);
         this.events.emit('conversation', await replica.upsertConversation(frame.conversation));
         this.e2ee?.conversationChanged(frame.conversation.id);
-        // A message queued before this device knew the conversation (a DM opened and sent to at once)
-        // waited for it: seal it now, which for a DM also creates the group.
-        this.requestFlush();
         return;
       case 'entries':
         await this.entries(frame.conversationId, frame.entries, frame.live);
