@@ -42,32 +42,41 @@ export function mutedUntilText(until: number): string {
 
 /** Toggle buttons (aria-pressed) for one chat; the header re-reads the chat on the `chats` event. */
 export function ChatFlagToggles({ chat }: { chat: ChatSummary }) {
-  const link = useLink();
-  const toggle = (type: 'pin' | 'archive', on: boolean) => void link.engine.chatAction(chat.id, { type, on });
   return (
     <span class="chat-flags" role="group" aria-label="Chat settings">
-      <button
-        type="button"
-        class="icon-button"
-        aria-label="Pin chat"
-        title="Pin chat"
-        aria-pressed={chat.pinned}
-        onClick={() => toggle('pin', !chat.pinned)}
-      >
-        📌
-      </button>
+      <FlagToggle chat={chat} type="pin" label="Pin chat" glyph="📌" on={chat.pinned} />
       <MuteButton chat={chat} />
-      <button
-        type="button"
-        class="icon-button"
-        aria-label="Archive"
-        title="Archive"
-        aria-pressed={chat.archived}
-        onClick={() => toggle('archive', !chat.archived)}
-      >
-        🗄
-      </button>
+      <FlagToggle chat={chat} type="archive" label="Archive" glyph="🗄" on={chat.archived} />
     </span>
+  );
+}
+
+/** One on/off flag of the chat (pinned, archived). */
+function FlagToggle({
+  chat,
+  type,
+  label,
+  glyph,
+  on,
+}: {
+  chat: ChatSummary;
+  type: 'pin' | 'archive';
+  label: string;
+  glyph: string;
+  on: boolean;
+}) {
+  const link = useLink();
+  return (
+    <button
+      type="button"
+      class="icon-button"
+      aria-label={label}
+      title={label}
+      aria-pressed={on}
+      onClick={() => void link.engine.chatAction(chat.id, { type, on: !on })}
+    >
+      {glyph}
+    </button>
   );
 }
 
