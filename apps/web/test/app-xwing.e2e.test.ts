@@ -3,21 +3,13 @@
  * X-Wing ciphersuite (MLS_CIPHERSUITE), the app reads it from GET /v1/config,
  * and two people exchange messages whose groups run in that suite.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyPackageSuite, peekMlsHeader } from '@tidings/shared';
-import { startStack, type Stack } from './support/stack.js';
+import { useStack } from './support/stack.js';
 import { UI_TIMEOUT, newDm, openChatAt, send, signUp, waitMessage } from './support/app.js';
 
 const XWING = 'MLS_256_XWING_AES256GCM_SHA512_Ed25519';
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ mlsSuite: XWING });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack({ mlsSuite: XWING });
 
 describe('web app on an X-Wing deployment', () => {
   it('follows the server’s suite: KeyPackages and groups are X-Wing, messages round-trip', { timeout: 90_000 }, async () => {

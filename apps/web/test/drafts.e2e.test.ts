@@ -7,23 +7,13 @@
  * engine's `draft` (what the composer loads) is read through the test hooks to
  * wait for the sync without sleeping.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useStack, ARTIFACTS } from './support/stack.js';
 import { UI_TIMEOUT, newDm, openChatAt, signIn, signUp, waitMessage } from './support/app.js';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack({ testHooks: true });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack({ testHooks: true });
 
 /** The draft this page's engine would give the composer for a conversation. */
 const engineDraft = (page: Page, id: string): Promise<string> =>

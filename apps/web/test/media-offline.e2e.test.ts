@@ -5,26 +5,17 @@
  * reload while still offline, and when the network returns the other person
  * receives the photo, then the text, and the photo's bubble turns in place.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { encodePng } from '../build/png.js';
-import { ARTIFACTS, startStack, type Stack, type User } from './support/stack.js';
+import { useStack, ARTIFACTS, type User } from './support/stack.js';
 import { UI_TIMEOUT, attach, newDm, openChatAt, send, signUp, waitMessage, waitServiceWorker, waitStatus, waitTick } from './support/app.js';
 
-let stack: Stack;
+const stack = useStack();
 let alice: User;
 let bob: User;
 
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
 
 /** The bubbles of the open conversation, top to bottom: `photo <name>` for an image, else the text. */
 function bubbles(page: Page): Promise<string[]> {

@@ -7,14 +7,14 @@
  * no plaintext of any of them; the devices screen (listing, removing);
  * the same safety number on both sides; and the warning a new device raises.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodePng } from '../build/png.js';
-import { ARTIFACTS, startStack, type Stack, type User } from './support/stack.js';
+import { useStack, ARTIFACTS, type User } from './support/stack.js';
 import { RECORD_CSP, UI_TIMEOUT, attach, cspViolations, newDm, openChatAt, send, signIn, signUp, waitStatus } from './support/app.js';
 
-let stack: Stack;
+const stack = useStack();
 let alice: User;
 let bob: User;
 
@@ -23,14 +23,6 @@ const PICTURE_SIDE = 2100;
 /** What browserImageCodec makes of it (longest side capped at 2048). */
 const SENT_SIDE = 2048;
 
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
 
 /** Every file under a directory, recursively. */
 async function filesUnder(dir: string): Promise<string[]> {

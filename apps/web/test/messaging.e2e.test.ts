@@ -4,24 +4,15 @@
  * server. Covers sign-up, DMs with ticks, offline sends that survive a reload,
  * groups, and two tabs sharing one engine and one socket.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack, type User } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useStack, ARTIFACTS, type User } from './support/stack.js';
 import { UI_TIMEOUT, waitServiceWorker, newDm, newGroup, openChatAt, send, signUp, texts, waitMessage, waitStatus, waitTick } from './support/app.js';
 
-let stack: Stack;
+const stack = useStack();
 let alice: User;
 let bob: User;
 
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
 
 /** KeyPackages the server holds for a user's devices. */
 async function keyPackagesOf(username: string): Promise<number> {

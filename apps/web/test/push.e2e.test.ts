@@ -5,20 +5,12 @@
  * the worker asks the engine to sync and shows a notification whose text is
  * the newest message, decrypted on the device.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CDPSession, Page } from 'playwright-core';
-import { startStack, type Stack } from './support/stack.js';
+import { useStack } from './support/stack.js';
 import { UI_TIMEOUT, newDm, openChatAt, send, signUp, waitMessage, waitServiceWorker } from './support/app.js';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack();
 
 interface Shown {
   title: string;

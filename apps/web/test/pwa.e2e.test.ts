@@ -3,23 +3,14 @@
  * service worker that controls the page, the app starting with no network
  * after the first load, and the first screen's JavaScript under 200 KiB gzipped.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useStack, ARTIFACTS } from './support/stack.js';
 import { UI_TIMEOUT, waitServiceWorker } from './support/app.js';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack();
 
 /** Every JS file a first visit loads: the entry, its static imports, and the engine's worker. */
 async function firstScreenJs(distDir: string): Promise<{ file: string; gzip: number }[]> {

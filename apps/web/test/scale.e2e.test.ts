@@ -10,10 +10,10 @@
  * shared 2-core machine. SCALE_MESSAGES sets the length; SCALE_PROFILE=1 and
  * SCALE_TRACE=1 write a CPU profile or a devtools timeline of the scroll.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useStack, ARTIFACTS } from './support/stack.js';
 import { newDm, signUp } from './support/app.js';
 
 /** Messages seeded into the conversation. */
@@ -27,16 +27,7 @@ const MAX_ANCHOR_DRIFT_PX = 2;
 /** Generous bound on the longest gap between animation frames while scrolling, ms. */
 const MAX_FRAME_GAP_MS = 5_000;
 
-let stack: Stack;
-
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack({ testHooks: true });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack({ testHooks: true });
 
 interface ScrollReport {
   readonly pages: number;

@@ -5,13 +5,12 @@
  * Two people on their own origins in front of one real sync server: what one
  * sets travels as encrypted CRDT state and shows on the other's device.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack, type User } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useStack, type User } from './support/stack.js';
 import { UI_TIMEOUT, newDm, newGroup, openChat, send, signUp, waitMessage } from './support/app.js';
 
-let stack: Stack;
+const stack = useStack();
 let alice: User;
 let bob: User;
 /** Erin's page, in her DM with Alice after the timed-mute test. */
@@ -19,14 +18,6 @@ let erinPage: Page | null = null;
 
 const HOUR_MS = 3_600_000;
 
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
 
 /** The newest message row whose text is exactly `text` (a regular expression source). */
 const row = (page: Page, text: string): Locator =>

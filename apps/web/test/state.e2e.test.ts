@@ -6,23 +6,14 @@
  * engine's `state` event. Chat-list flags (pin, mute, archive) are set from
  * the conversation header and shown in the chat list.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, startStack, type Stack, type User } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useStack, type User } from './support/stack.js';
 import { UI_TIMEOUT, newDm, openChatAt, send, signUp, waitMessage } from './support/app.js';
 
-let stack: Stack;
+const stack = useStack();
 let alice: User;
 
-beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
 
 /** The newest message row whose text is exactly `text`. */
 const row = (page: Page, text: string): Locator =>

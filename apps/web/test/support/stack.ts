@@ -4,11 +4,12 @@
  * playwright-core, and a gateway per browser context. Everything is torn down
  * by `close()`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
 import { DEFAULTS, startServer, type RunningServer } from '@tidings/sync-server';
 import { startGateway, type Gateway } from './gateway.js';
 
@@ -83,6 +84,45 @@ export interface StackOptions {
   readonly csp?: boolean;
   /** The deployment's MLS ciphersuite (the server's MLS_CIPHERSUITE). Default: the server's default. */
   readonly mlsSuite?: typeof DEFAULTS.mlsSuite;
+}
+
+/** Longest a stack may take to start (a production build of the app, a server, Chromium), ms. */
+export const STACK_START_MS = 120_000;
+
+/**
+ * One stack for the calling test file: started before its tests (with the
+ * artifacts folder made), closed after them. The returned Stack forwards to
+ * it, so tests use it as if it had been started already.
+ */
+export function useStack(options: StackOptions = {}): Stack {
+  let started: Stack | undefined;
+  const get = (): Stack => {
+    if (!started) throw new Error('the stack starts in beforeAll');
+    return started;
+  };
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    started = await startStack(options);
+  }, STACK_START_MS);
+  afterAll(async () => {
+    await started?.close();
+  });
+  return {
+    get server() {
+      return get().server;
+    },
+    get browser() {
+      return get().browser;
+    },
+    get distDir() {
+      return get().distDir;
+    },
+    get dataDir() {
+      return get().dataDir;
+    },
+    user: (username, userOptions) => get().user(username, userOptions),
+    close: () => get().close(),
+  };
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
