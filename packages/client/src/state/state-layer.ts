@@ -223,14 +223,13 @@ export class StateLayer implements StateSink {
       if (item.entry.type === EntryType.Snapshot) last = i;
     });
     const order = last < 0 ? items : [items[last]!, ...items.filter((_, i) => i !== last)];
-    const parsed: { entry: Entry; update: { format: 1 | 2; bytes: Uint8Array } }[] = [];
+    const parsed: { entry: Entry; update: { format: 1 | 2; bytes: Uint8Array }; clients: Set<number> }[] = [];
     for (const { entry, data } of order) {
       try {
         const update = readStateData(data);
-        // Parse first: a malformed update must not touch the document.
-        if (update.format === 2) Y.decodeUpdateV2(update.bytes);
-        else Y.decodeUpdate(update.bytes);
-        parsed.push({ entry, update });
+        // Decoded first: a malformed update must not touch the document. Its Yjs clients are whose records it adds.
+        const { structs } = update.format === 2 ? Y.decodeUpdateV2(update.bytes) : Y.decodeUpdate(update.bytes);
+        parsed.push({ entry, update, clients: new Set(structs.map((s) => s.id.client)) });
       } catch (error) {
         this.logger.warn('dropped a malformed state update', { conversationId: String(conversationId), entry: String(entry.id), error: String(error) });
       }
@@ -240,9 +239,8 @@ export class StateLayer implements StateSink {
     // batch with a forged update can be undone by loading it again.
     if (d.dirty) await this.save(conversationId, d);
     const forged = new Set<number>();
-    for (const [i, { entry, update }] of parsed.entries()) {
-      const meta = update.format === 2 ? Y.parseUpdateMetaV2(update.bytes) : Y.parseUpdateMeta(update.bytes);
-      const claims = d.conversation.claimsDuring(new Set(meta.to.keys()), () => applyTo(d.doc, update));
+    for (const [i, { entry, update, clients }] of parsed.entries()) {
+      const claims = d.conversation.claimsDuring(clients, () => applyTo(d.doc, update));
       // Snapshots are whole documents, vouched for by their poster as a member; only updates are checked.
       if (entry.type === EntryType.Crdt && [...claims].some((user) => user !== String(entry.senderUserId))) forged.add(i);
     }
