@@ -13,7 +13,8 @@
  * sender's engine stops too, and its stored MLS groups seal --messages texts
  * round-robin, sent over one raw protocol socket as the sender's device
  * (exactly the entries its engine would send, without its outbox pacing);
- * every one is acked before the measurement starts. The measured interval: a fresh reader engine over the
+ * every one is acked before the measurement starts (bench/catchup-seed.ts,
+ * shared with bench/catchup-pwa.ts). The measured interval: a fresh reader engine over the
  * kept replica, from start() until every message is stored and every
  * conversation's unread count is exact. Time to the server's `synced` frame
  * is reported too. --profile writes a V8 CPU profile of the measured
@@ -26,85 +27,14 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { IDBFactory } from 'fake-indexeddb';
-import { HttpApi, MlsEnvelope, TidingsClient, type Credentials, type TidingsEvents } from '@tidings/client';
-import { NodeWebSocketTransport, openMemoryReplica } from '@tidings/client/node';
-import { EntryType, type ConversationId, type UserId } from '@tidings/shared';
+import { HttpApi, type TidingsClient } from '@tidings/client';
+import type { ConversationId, UserId } from '@tidings/shared';
 import { DEFAULTS, startServer } from '@tidings/sync-server';
-import { MlsGroup } from '../packages/client/src/e2ee/index.js';
-import { encodePayload } from '../packages/client/src/e2ee-engine/payload.js';
 import { UsageError, choice, num, parseFlags } from './args.js';
-import { connectClient } from './proto-client.js';
+import { SETUP_TIMEOUT_MS, engine, secs, seed, until, type Engine } from './catchup-seed.js';
 import { DEFAULT_DATABASE_URL } from './target.js';
 
 const log = (msg: string): void => void process.stderr.write(`[catchup] ${msg}\n`);
-const secs = (ms: number): number => Math.round(ms) / 1000;
-/** Generous bounds for the set-up phases (they are not what is measured). */
-const SETUP_TIMEOUT_MS = 180_000;
-/** Every engine event after which a waited-for condition may have changed. */
-const EVENTS: readonly (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread', 'groupChanged', 'inbox', 'keyPackageStock'];
-
-interface Engine {
-  readonly client: TidingsClient;
-  stop(): Promise<void>;
-}
-
-async function engine(serverUrl: string, creds: Credentials, factory: IDBFactory, name: string): Promise<Engine> {
-  const replica = await openMemoryReplica(name, factory);
-  const client = new TidingsClient({
-    serverUrl,
-    credentials: creds,
-    replica,
-    transport: new NodeWebSocketTransport(),
-    envelope: new MlsEnvelope(),
-    backoff: { baseMs: 20, maxMs: 200 },
-  });
-  return {
-    client,
-    stop: async () => {
-      await client.stop();
-      await replica.close();
-    },
-  };
-}
-
-/** Resolves once `check` holds, re-checking (one at a time) after client events; rejects after `timeoutMs`. */
-function until(clients: readonly TidingsClient[], check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const offs: (() => void)[] = [];
-    let busy = false;
-    let again = false;
-    let done = false;
-    const finish = (err?: Error): void => {
-      done = true;
-      clearTimeout(timer);
-      for (const off of offs) off();
-      if (err) reject(err);
-      else resolve();
-    };
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
-    const recheck = (): void => {
-      if (done) return;
-      if (busy) {
-        again = true;
-        return;
-      }
-      busy = true;
-      check().then(
-        (ok) => {
-          busy = false;
-          if (ok) finish();
-          else if (again) {
-            again = false;
-            recheck();
-          }
-        },
-        (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
-      );
-    };
-    for (const c of clients) for (const e of EVENTS) offs.push(c.on(e, recheck));
-    recheck();
-  });
-}
 
 /** Every conversation holds `stored` messages from the sender and shows `unread` of them unread. */
 async function complete(c: TidingsClient, convs: readonly ConversationId[], stored: number, unread: number): Promise<boolean> {
@@ -116,53 +46,6 @@ async function complete(c: TidingsClient, convs: readonly ConversationId[], stor
     if (texts.length !== stored) return false;
   }
   return true;
-}
-
-/** Messages in flight on the seeding socket. */
-const SEED_WINDOW = 256;
-
-/** Seals `perConversation` texts per conversation with the sender's stored groups and sends them; resolves (seconds taken) once all are acked. */
-async function seed(serverUrl: string, creds: Credentials, factory: IDBFactory, convs: readonly ConversationId[], perConversation: number, size: number): Promise<number> {
-  const keys = await openMemoryReplica('sender', factory);
-  const groups = new Map<ConversationId, MlsGroup>();
-  for (const conv of convs) {
-    const bytes = await keys.loadGroup(conv);
-    if (bytes === null) throw new Error(`sender has no group for ${conv}`);
-    groups.set(conv, await MlsGroup.restore(bytes));
-  }
-  const total = perConversation * convs.length;
-  const t0 = performance.now();
-  let acked = 0;
-  let wake: (() => void) | undefined;
-  let failure: string | undefined;
-  const socket = await connectClient(serverUrl, creds.token, {
-    frame: (f) => {
-      if (f.t === 'sent') acked += 1;
-      else if (f.t === 'error') failure = `${f.code}: ${f.message}`;
-      else return;
-      wake?.();
-    },
-  });
-  const progress = async (below: number): Promise<void> => {
-    while (acked < below && failure === undefined) await new Promise<void>((r) => (wake = r));
-    if (failure !== undefined) throw new Error(`seeding failed: ${failure}`);
-  };
-  const pad = 'x'.repeat(size);
-  let sent = 0;
-  for (let k = 0; k < perConversation; k++) {
-    for (const [i, conv] of convs.entries()) {
-      const group = groups.get(conv) as MlsGroup;
-      const body = await group.encrypt(encodePayload({ t: 'text', text: `${i}/${k} ${pad}`.slice(0, size) }));
-      socket.send({ t: 'send', conversationId: conv, clientMsgId: `seed-${k}-${i}`, type: EntryType.Text, body });
-      sent += 1;
-      await progress(sent - SEED_WINDOW);
-    }
-    if ((k + 1) % 20 === 0) log(`sent ${sent}/${total}, acked ${acked}`);
-  }
-  await progress(total);
-  await socket.close();
-  await keys.close();
-  return secs(performance.now() - t0);
 }
 
 async function main(): Promise<void> {
@@ -216,7 +99,7 @@ async function main(): Promise<void> {
 
     await sender.stop();
     engines.splice(engines.indexOf(sender), 1);
-    const sendSeconds = await seed(server.url, senderCreds, senderFactory, convs, perConversation, size);
+    const sendSeconds = await seed({ serverUrl: server.url, creds: senderCreds, factory: senderFactory, replicaName: 'sender', conversations: convs, perConversation, size, log });
     log(`sender: ${total} messages acked in ${sendSeconds} s`);
 
     // The measured part.
