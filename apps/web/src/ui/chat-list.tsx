@@ -43,6 +43,7 @@ export function ChatList({ session, selected }: { session: SessionInfo; selected
             href={`#/c/${c.id.toString()}`}
             aria-current={selected === c.id.toString() ? 'page' : undefined}
             data-chat={c.title}
+            data-unread={c.unread}
           >
             <Avatar title={c.title} peer={c} />
             <span class="chat-main">
