@@ -51,15 +51,20 @@ export function toRows(messages: readonly MessageView[], now: number): Row[] {
   return rows;
 }
 
-/** Time of day, or a short date for older items (chat list). */
-export function shortTime(ms: number, now: number): string {
-  const d = new Date(ms);
-  if (dayKey(ms) === dayKey(now)) return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  if (now - ms < 6 * 86_400_000) return d.toLocaleDateString(undefined, { weekday: 'short' });
-  return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
-}
-
 let clockFormat: Intl.DateTimeFormat | undefined;
+let weekdayFormat: Intl.DateTimeFormat | undefined;
+let shortDateFormat: Intl.DateTimeFormat | undefined;
+
+/** Time of day, or a short date for older items (chat list: every row renders one, so the formatters are made once too). */
+export function shortTime(ms: number, now: number): string {
+  if (dayKey(ms) === dayKey(now)) return clockTime(ms);
+  if (now - ms < 6 * 86_400_000) {
+    weekdayFormat ??= new Intl.DateTimeFormat(undefined, { weekday: 'short' });
+    return weekdayFormat.format(ms);
+  }
+  shortDateFormat ??= new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+  return shortDateFormat.format(ms);
+}
 
 /** Time of day of a message (every bubble shows one: one formatter for all). */
 export function clockTime(ms: number): string {
