@@ -73,12 +73,17 @@ export function waitFor<K extends keyof TidingsEvents>(
   });
 }
 
-/** Waits until `check` holds, re-evaluating it after every event the client emits. */
+/**
+ * Waits until `check` holds, re-evaluating it after every event the client emits. The
+ * listeners go on before the first evaluation, so an event during it is not missed.
+ */
 export async function eventually(client: TidingsClient, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  if (await check()) return;
   await new Promise<void>((resolve, reject) => {
     const offs: (() => void)[] = [];
+    let finished = false;
     const done = (error?: Error): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       for (const off of offs) off();
       if (error) reject(error);
@@ -86,9 +91,10 @@ export async function eventually(client: TidingsClient, check: () => Promise<boo
     };
     const timer = setTimeout(() => done(new Error('condition not met in time')), timeoutMs);
     const recheck = (): void => {
-      void check().then((ok) => ok && done());
+      if (!finished) check().then((ok) => ok && done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
     };
     for (const event of ['message', 'status', 'synced', 'conversation', 'receipts', 'unread'] as const) offs.push(client.on(event, recheck));
+    recheck();
   });
 }
 
