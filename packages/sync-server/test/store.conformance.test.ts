@@ -134,6 +134,28 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
       expect(await readAfter(db1, conv, 0n as EntryId, null, 10)).toHaveLength(2);
     });
 
+    it('stores every body of a batch byte for byte: empty, one byte, all 256 byte values, large, across conversations', async () => {
+      const db = await store.open();
+      const [c1, c2] = [await seedConversation(db, 1009n, [U1]), await seedConversation(db, 1010n, [U1])];
+      const committed: CommittedBatch[] = [];
+      const w = writer(db, 9, committed);
+      const bodies = [
+        new Uint8Array(0),
+        Uint8Array.of(0),
+        Uint8Array.from({ length: 256 }, (_, i) => i),
+        Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31 + 7) & 0xff),
+        new TextEncoder().encode('\\x00 not hex'),
+      ];
+      const sent = await Promise.all(bodies.map((body, i) => w.append({ ...msg(i % 2 ? c2 : c1, `bin${i}`), body })));
+      expect(committed.length).toBeLessThan(bodies.length); // at least two bodies shared a batch
+      const stored = [...(await readAfter(db, c1, 0n as EntryId, null, 10)), ...(await readAfter(db, c2, 0n as EntryId, null, 10))];
+      for (const [i, body] of bodies.entries()) {
+        const e = stored.find((x) => x.id === sent[i]!.entry.id);
+        expect(e?.clientMsgId).toBe(`bin${i}`);
+        expect(Buffer.from(e!.body).equals(Buffer.from(body))).toBe(true);
+      }
+    });
+
     it('rejects appends to unknown conversations and from non-members, changing nothing', async () => {
       const db = await store.open();
       const conv = await seedConversation(db, 1004n, [U1]);

@@ -115,17 +115,31 @@ export async function findExisting(tx: SqlExecutor, items: readonly NewEntry[]):
 export const idempotencyKey = (e: Pick<NewEntry, 'conversationId' | 'senderDeviceId' | 'clientMsgId'>): string =>
   `${e.conversationId}:${e.senderDeviceId}:${e.clientMsgId}`;
 
-/** Insert entries (ids already assigned) and move each conversation's last_id: one statement (one round trip) for any batch size. */
+/**
+ * Insert entries (ids already assigned) and move each conversation's last_id: one statement (one round trip) for any batch size.
+ * The bodies travel as one binary parameter cut apart in SQL: a `bytea[]` parameter would be sent as text, every byte
+ * hex-encoded by the driver (about 4 % of the server's CPU at 1,000 msg/s of 1 KiB messages).
+ */
 export async function insertEntries(tx: SqlExecutor, entries: readonly Entry[]): Promise<void> {
   if (entries.length === 0) return;
   const last = new Map<ConversationId, EntryId>();
   for (const e of entries) last.set(e.conversationId, e.id);
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  let at = 1; // substring() counts from 1
+  for (const e of entries) {
+    starts.push(at);
+    lengths.push(e.body.length);
+    at += e.body.length;
+  }
   await tx.query(
     `WITH ins AS (
        INSERT INTO entries (${ENTRY_COLUMNS})
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::smallint[], $8::bytea[], $9::bigint[])
+       SELECT c, i, p, u, d, m, t, substring($11::bytea FROM o FOR l), ts
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::smallint[], $8::int[], $9::int[], $10::bigint[])
+           AS x(c, i, p, u, d, m, t, o, l, ts)
      )
-     UPDATE conversations c SET last_id = x.l FROM unnest($10::bigint[], $11::bigint[]) AS x(id, l) WHERE c.id = x.id`,
+     UPDATE conversations c SET last_id = x.l FROM unnest($12::bigint[], $13::bigint[]) AS x(id, l) WHERE c.id = x.id`,
     [
       entries.map((e) => str(e.conversationId)),
       entries.map((e) => str(e.id)),
@@ -134,16 +148,15 @@ export async function insertEntries(tx: SqlExecutor, entries: readonly Entry[]):
       entries.map((e) => str(e.senderDeviceId)),
       entries.map((e) => e.clientMsgId),
       entries.map((e) => e.type),
-      entries.map((e) => toBuffer(e.body)),
+      starts,
+      lengths,
       entries.map((e) => e.createdAt),
+      Buffer.concat(entries.map((e) => e.body), at - 1),
       [...last.keys()].map(str),
       [...last.values()].map(str),
     ],
   );
 }
-
-/** pg serializes Buffers inside arrays as bytea; PGlite takes either. */
-const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** Entries of one conversation in (after, upto], oldest first, at most `limit`. */
 export async function readAfter(
