@@ -3,7 +3,7 @@
  * messages arrived across 50 conversations is fully synced — fetched,
  * decrypted, stored, unread counts right — in under 3 s in Node.
  *
- *   npx tsx bench/catchup.ts [--conversations 50] [--messages 10000] [--size 200] [--store pglite|postgres] [--profile out.cpuprofile]
+ *   npx tsx bench/catchup.ts [--conversations 50] [--messages 10000] [--size 200] [--store pglite|postgres] [--server inline|process] [--profile out.cpuprofile]
  *
  * A real server (PGlite by default, or Postgres at $DATABASE_URL /
  * 127.0.0.1:5432) and two real TidingsClient engines with MLS and Dexie
@@ -18,7 +18,9 @@
  * kept replica, from start() until every message is stored and every
  * conversation's unread count is exact. Time to the server's `synced` frame
  * is reported too. --profile writes a V8 CPU profile of the measured
- * interval only (server and client share the process, as in the e2e tests).
+ * interval only (with `--server inline`, the default, server and client share the
+ * process, as in the e2e tests; `--server process` runs the server in a child
+ * process of its own, as it would be in production).
  *
  * Progress goes to stderr; exactly one JSON line goes to stdout.
  */
@@ -33,6 +35,7 @@ import { DEFAULTS, startServer } from '@tidings/sync-server';
 import { UsageError, choice, num, parseFlags } from './args.js';
 import { SETUP_TIMEOUT_MS, engine, secs, seed, until, type Engine } from './catchup-seed.js';
 import { DEFAULT_DATABASE_URL } from './target.js';
+import { startServerChild } from './server-child.js';
 
 const log = (msg: string): void => void process.stderr.write(`[catchup] ${msg}\n`);
 
@@ -49,9 +52,9 @@ async function complete(c: TidingsClient, convs: readonly ConversationId[], stor
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2), ['conversations', 'messages', 'size', 'store', 'profile']);
+  const flags = parseFlags(process.argv.slice(2), ['conversations', 'messages', 'size', 'store', 'server', 'profile']);
   if (flags.has('help')) {
-    process.stderr.write('usage: npx tsx bench/catchup.ts [--conversations 50] [--messages 10000] [--size 200] [--store pglite|postgres] [--profile out.cpuprofile]\n');
+    process.stderr.write('usage: npx tsx bench/catchup.ts [--conversations 50] [--messages 10000] [--size 200] [--store pglite|postgres] [--server inline|process] [--profile out.cpuprofile]\n');
     return;
   }
   const conversations = num(flags, 'conversations', 50, 1, 1000, true);
@@ -61,11 +64,14 @@ async function main(): Promise<void> {
   const perConversation = Math.ceil(messages / conversations);
   const total = perConversation * conversations;
 
+  const serverProcess = choice(flags, 'server', ['inline', 'process'] as const, 'inline');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tidings-catchup-'));
   const databaseUrl = store === 'postgres' ? (process.env['DATABASE_URL'] ?? DEFAULT_DATABASE_URL) : undefined;
-  const server = await startServer(
-    { ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir, databaseUrl, redisUrl: undefined, logLevel: 'silent', rateLimit: false, sendRatePerSecond: 1_000_000 },
-  );
+  // In production the server is another machine; `--server process` keeps its CPU out of the reader's process.
+  const server =
+    serverProcess === 'process'
+      ? await startServerChild({ store, adminUrl: process.env['DATABASE_URL'] ?? DEFAULT_DATABASE_URL, redisUrl: undefined, log })
+      : await startServer({ ...DEFAULTS, port: 0, host: '127.0.0.1', dataDir, databaseUrl, redisUrl: undefined, logLevel: 'silent', rateLimit: false, sendRatePerSecond: 1_000_000 });
   const engines: Engine[] = [];
   try {
     const api = new HttpApi({ serverUrl: server.url });
@@ -131,6 +137,7 @@ async function main(): Promise<void> {
       bench: 'catchup',
       target: { seconds: 3 },
       store,
+      server: serverProcess,
       conversations,
       messages: total,
       messageBytes: size,
