@@ -4,7 +4,7 @@
  * times the web app's, in Debian's Chromium, and watches its main thread.
  *
  *   npx tsx bench/catchup-pwa.ts [--conversations 50] [--messages 10000] [--size 200]
- *     [--input-every-ms 100] [--profile out.cpuprofile]
+ *     [--input-every-ms 100] [--profile out.cpuprofile] [--worker-profile out.cpuprofile]
  *
  * The browser tests' stack (apps/web/test/support/start-stack.ts: the app
  * built with its test hooks, a real server on PGlite, a gateway per browser
@@ -25,7 +25,8 @@
  * --input-every-ms through CDP (real input, as a person's) — how long each
  * waited before its handler ran (event.timeStamp to handler) and the
  * round trip of the press as the driver sees it. --profile writes a CPU
- * profile of the page's main thread over the measured interval.
+ * profile of the page's main thread over the measured interval; --worker-profile
+ * one of the engine's SharedWorker (the catch-up itself), from its start.
  *
  * Progress goes to stderr; exactly one JSON line goes to stdout.
  */
@@ -44,7 +45,7 @@ import { SETUP_TIMEOUT_MS, engine, secs, seed, seedText, type Engine } from './c
 type Page = User['page'];
 
 const log = (msg: string): void => void process.stderr.write(`[catchup-pwa] ${msg}\n`);
-const USAGE = 'usage: npx tsx bench/catchup-pwa.ts [--conversations 50] [--messages 10000] [--size 200] [--input-every-ms 100] [--profile out.cpuprofile]\n';
+const USAGE = 'usage: npx tsx bench/catchup-pwa.ts [--conversations 50] [--messages 10000] [--size 200] [--input-every-ms 100] [--profile out.cpuprofile] [--worker-profile out.cpuprofile]\n';
 /** A task at least this long blocks input noticeably (the Long Tasks API threshold), ms. */
 const LONG_TASK_MS = 50;
 /** CPU profile sampling interval, µs. */
@@ -150,8 +151,55 @@ function pct(xs: readonly number[], p: number): number {
 }
 const loadavg = (): number[] => os.loadavg().map(round);
 
+/** A CPU profile being taken of the engine's SharedWorker (a browser-level target, reached over CDP). */
+interface WorkerProfiler {
+  stop(): Promise<unknown>;
+}
+
+/**
+ * Starts profiling the next SharedWorker that appears (call before the page that
+ * starts it loads). The worker is attached without flattening, so its protocol
+ * messages travel inside Target.sendMessageToTarget on the browser session.
+ */
+async function profileNextSharedWorker(browser: Stack['browser']): Promise<{ started: Promise<WorkerProfiler> }> {
+  const cdp = await browser.newBrowserCDPSession();
+  const replies = new Map<number, (result: unknown) => void>();
+  let nextId = 1;
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    const m = JSON.parse(e.message) as { id?: number; result?: unknown };
+    if (m.id !== undefined) replies.get(m.id)?.(m.result);
+  });
+  const call = (sessionId: string, method: string, params: object = {}): Promise<unknown> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      replies.set(id, resolve);
+      void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
+    });
+  const workerId = new Promise<string>((resolve) => {
+    cdp.on('Target.targetCreated', (e) => {
+      if (e.targetInfo.type === 'shared_worker') resolve(e.targetInfo.targetId);
+    });
+  });
+  await cdp.send('Target.setDiscoverTargets', { discover: true });
+  const started = workerId.then(async (targetId) => {
+    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
+    await call(sessionId, 'Profiler.enable');
+    await call(sessionId, 'Profiler.setSamplingInterval', { interval: PROFILE_SAMPLING_US });
+    await call(sessionId, 'Profiler.start');
+    log('profiling the SharedWorker');
+    return {
+      stop: async () => {
+        const result = (await call(sessionId, 'Profiler.stop')) as { profile: unknown };
+        await cdp.detach();
+        return result.profile;
+      },
+    };
+  });
+  return { started };
+}
+
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2), ['conversations', 'messages', 'size', 'input-every-ms', 'profile']);
+  const flags = parseFlags(process.argv.slice(2), ['conversations', 'messages', 'size', 'input-every-ms', 'profile', 'worker-profile']);
   if (flags.has('help')) {
     process.stderr.write(USAGE);
     return;
@@ -161,6 +209,7 @@ async function main(): Promise<void> {
   const size = num(flags, 'size', 200, 16, 4096, true);
   const inputEveryMs = num(flags, 'input-every-ms', 100, 10, 10_000, true);
   const profile = flags.get('profile');
+  const workerProfile = flags.get('worker-profile');
   const perConversation = Math.ceil(messages / conversations);
   const total = perConversation * conversations;
   const loadStart = loadavg();
@@ -210,6 +259,7 @@ async function main(): Promise<void> {
       await cdp.send('Profiler.setSamplingInterval', { interval: PROFILE_SAMPLING_US });
       await cdp.send('Profiler.start');
     }
+    const worker = workerProfile === undefined ? undefined : await profileNextSharedWorker(stack.browser);
     const loadDuring = loadavg();
     await page.goto(reader.gateway.url);
     // Probe keys until the catch-up is done; each press resolves once the page has handled it.
@@ -233,6 +283,10 @@ async function main(): Promise<void> {
       await new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
       return r;
     });
+    if (worker !== undefined && workerProfile !== undefined) {
+      await writeFile(workerProfile, JSON.stringify(await (await worker.started).stop()));
+      log(`CPU profile of the SharedWorker written to ${workerProfile}`);
+    }
     if (cdp !== undefined && profile !== undefined) {
       const { profile: cpu } = await cdp.send('Profiler.stop');
       await writeFile(profile, JSON.stringify(cpu));
