@@ -11,7 +11,7 @@
  * would send, without its outbox pacing. It resolves once every one is acked.
  */
 import type { IDBFactory } from 'fake-indexeddb';
-import { MlsEnvelope, TidingsClient, type Credentials, type TidingsEvents } from '@tidings/client';
+import { MlsEnvelope, TidingsClient, type Credentials } from '@tidings/client';
 import { NodeWebSocketTransport, openMemoryReplica } from '@tidings/client/node';
 import { EntryType, type ConversationId } from '@tidings/shared';
 import { MlsGroup } from '../packages/client/src/e2ee/index.js';
@@ -26,8 +26,6 @@ export const SETUP_TIMEOUT_MS = 180_000;
 const SEED_WINDOW = 256;
 /** Log a seeding progress line after every this many rounds (one message per conversation each). */
 const SEED_LOG_ROUNDS = 20;
-/** Every engine event after which a waited-for condition may have changed. */
-const EVENTS: readonly (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread', 'groupChanged', 'inbox', 'keyPackageStock'];
 
 export interface Engine {
   readonly client: TidingsClient;
@@ -52,45 +50,6 @@ export async function engine(serverUrl: string, creds: Credentials, factory: IDB
       await replica.close();
     },
   };
-}
-
-/** Resolves once `check` holds, re-checking (one at a time) after client events; rejects after `timeoutMs`. */
-export function until(clients: readonly TidingsClient[], check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const offs: (() => void)[] = [];
-    let busy = false;
-    let again = false;
-    let done = false;
-    const finish = (err?: Error): void => {
-      done = true;
-      clearTimeout(timer);
-      for (const off of offs) off();
-      if (err) reject(err);
-      else resolve();
-    };
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
-    const recheck = (): void => {
-      if (done) return;
-      if (busy) {
-        again = true;
-        return;
-      }
-      busy = true;
-      check().then(
-        (ok) => {
-          busy = false;
-          if (ok) finish();
-          else if (again) {
-            again = false;
-            recheck();
-          }
-        },
-        (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
-      );
-    };
-    for (const c of clients) for (const e of EVENTS) offs.push(c.on(e, recheck));
-    recheck();
-  });
 }
 
 /** The text of seeded message `k` (0-based round) of conversation `i`, padded with 'x' and cut to `size` characters. */

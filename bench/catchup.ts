@@ -33,7 +33,8 @@ import { HttpApi, type TidingsClient } from '@tidings/client';
 import type { ConversationId, UserId } from '@tidings/shared';
 import { DEFAULTS, startServer } from '@tidings/sync-server';
 import { UsageError, choice, num, parseFlags } from './args.js';
-import { SETUP_TIMEOUT_MS, engine, secs, seed, until, type Engine } from './catchup-seed.js';
+import { SETUP_TIMEOUT_MS, engine, secs, seed, type Engine } from './catchup-seed.js';
+import { until } from '../packages/client/test/support/until.js';
 import { DEFAULT_DATABASE_URL } from './target.js';
 import { startServerChild } from './server-child.js';
 

@@ -7,6 +7,7 @@ import { TidingsClient } from '../../src/sync/client.js';
 import type { TidingsClientConfig } from '../../src/sync/config.js';
 import type { TidingsEvents } from '../../src/sync/events.js';
 import type { FakeServer } from './fake-server.js';
+import { until } from './until.js';
 import type { Message } from '../../src/model/message.js';
 
 export interface TestDevice {
@@ -73,29 +74,9 @@ export function waitFor<K extends keyof TidingsEvents>(
   });
 }
 
-/**
- * Waits until `check` holds, re-evaluating it after every event the client emits. The
- * listeners go on before the first evaluation, so an event during it is not missed.
- */
-export async function eventually(client: TidingsClient, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const offs: (() => void)[] = [];
-    let finished = false;
-    const done = (error?: Error): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      for (const off of offs) off();
-      if (error) reject(error);
-      else resolve();
-    };
-    const timer = setTimeout(() => done(new Error('condition not met in time')), timeoutMs);
-    const recheck = (): void => {
-      if (!finished) check().then((ok) => ok && done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
-    };
-    for (const event of ['message', 'status', 'synced', 'conversation', 'receipts', 'unread'] as const) offs.push(client.on(event, recheck));
-    recheck();
-  });
+/** Waits until `check` holds, re-evaluating it after every event the client emits. */
+export function eventually(client: TidingsClient, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  return until([client], check, timeoutMs, 'a condition');
 }
 
 /** Starts a client and waits for its first `synced`. */

@@ -1,10 +1,11 @@
 /** Real client engines (@tidings/client) against a real server, torn down after each test. */
 import { afterEach } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
-import { HttpApi, MlsEnvelope, TidingsClient, UnencryptedEnvelope, type Credentials, type Message, type TidingsEvents } from '@tidings/client';
+import { HttpApi, MlsEnvelope, TidingsClient, UnencryptedEnvelope, type Credentials, type Message } from '@tidings/client';
 import { NodeWebSocketTransport, openMemoryReplica } from '@tidings/client/node';
 import type { ConversationId } from '@tidings/shared';
 import type { SuiteName } from '../../../client/src/e2ee/suite.js';
+import { until as untilHolds } from '../../../client/test/support/until.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -62,49 +63,9 @@ export async function account(serverUrl: string, username: string): Promise<Cred
   return new HttpApi({ serverUrl }).register(username, 'correct horse battery');
 }
 
-/**
- * Resolve once `check` holds, re-checking on every client event; fail after timeoutMs.
- * The listeners are attached before the first check: an event that fires while that check
- * is still reading the replica then asks for another, instead of being missed (frames that
- * arrive together can emit their last event during the first check, and none come after).
- */
-export async function until(clients: TidingsClient[], check: () => Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const offs: (() => void)[] = [];
-    let busy = false;
-    let again = false;
-    let done = false;
-    const finish = (err?: Error) => {
-      done = true;
-      clearTimeout(timer);
-      for (const off of offs) off();
-      if (err) reject(err);
-      else resolve();
-    };
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
-    const recheck = (): void => {
-      if (done) return;
-      if (busy) {
-        again = true;
-        return;
-      }
-      busy = true;
-      check().then(
-        (ok) => {
-          busy = false;
-          if (ok) finish();
-          else if (again) {
-            again = false;
-            recheck();
-          }
-        },
-        (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
-      );
-    };
-    const events: (keyof TidingsEvents)[] = ['message', 'status', 'synced', 'conversation', 'receipts', 'unread', 'groupChanged', 'identityChanged', 'inbox', 'keyPackageStock', 'state'];
-    for (const c of clients) for (const e of events) offs.push(c.on(e, recheck));
-    recheck();
-  });
+/** Resolve once `check` holds, re-checking on every client event; fail after timeoutMs (see client/test/support/until.ts). */
+export function until(clients: TidingsClient[], check: () => Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  return untilHolds(clients, check, timeoutMs, what);
 }
 
 export const texts = (ms: readonly Message[]): string[] => ms.flatMap((m) => (m.content.kind === 'text' ? [m.content.text] : []));
