@@ -79,7 +79,17 @@ function useConversationAction(id: ConversationId): { run: (action: Conversation
 /** Off / 1 hour / 1 day / 7 days as a radio group (arrow keys move the choice). */
 export function DisappearingSetting({ chat, state }: { chat: ChatSummary; state: ConversationStateView | null }) {
   const { run, error } = useConversationAction(chat.id);
-  const current = state?.disappearingSeconds ?? 0;
+  // The choice just made shows at once and stays until the state is re-read after the engine has
+  // it: a re-render from an unrelated state event in between would otherwise flip the radio back.
+  const [chosen, setChosen] = useState<{ readonly seconds: number; readonly landed: boolean } | null>(null);
+  useEffect(() => {
+    if (chosen?.landed) setChosen(null);
+  }, [state]);
+  const current = chosen?.seconds ?? state?.disappearingSeconds ?? 0;
+  const choose = (seconds: number): void => {
+    setChosen({ seconds, landed: false });
+    void run({ type: 'timer', seconds }).then((ok) => setChosen(ok ? { seconds, landed: true } : null));
+  };
   const choices = TIMER_CHOICES.some((c) => c.seconds === current) ? TIMER_CHOICES : [...TIMER_CHOICES, { label: timerLabel(current), seconds: current }];
   return (
     <fieldset class="card timer-setting" disabled={state === null || chat.left}>
@@ -88,7 +98,7 @@ export function DisappearingSetting({ chat, state }: { chat: ChatSummary; state:
       <div class="timer-choices">
         {choices.map((c) => (
           <label key={c.seconds}>
-            <input type="radio" name="disappearing" value={c.seconds} checked={current === c.seconds} onChange={() => void run({ type: 'timer', seconds: c.seconds })} />
+            <input type="radio" name="disappearing" value={c.seconds} checked={current === c.seconds} onChange={() => choose(c.seconds)} />
             {c.label}
           </label>
         ))}
