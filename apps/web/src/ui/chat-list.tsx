@@ -2,21 +2,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ChatSummary, SessionInfo } from '../engine/api.js';
 import { shortTime } from '../lib/rows.js';
-import { useEngineEvent, useLink, usePresence, useSerialReload } from './engine-context.js';
+import { useEngineEvent, useFrameCoalesced, useLink, usePresence } from './engine-context.js';
 import { preview } from './message-text.js';
 import { ChatFlagMarkers } from './chat-flags.js';
-
-/**
- * Least time between two reads of the whole list while changes keep coming, ms: each read
- * summarises every conversation in the engine's worker, the same thread that is storing them.
- */
-const CHAT_LIST_MIN_RELOAD_MS = 250;
 
 export function ChatList({ session, selected }: { session: SessionInfo; selected: string | null }) {
   const link = useLink();
   const [chats, setChats] = useState<ChatSummary[] | null>(null);
   const [showArchived, setShowArchived] = useState(false);
-  const reload = useSerialReload(() => link.engine.chats().then(setChats, () => setChats([])), CHAT_LIST_MIN_RELOAD_MS);
+  const reload = useFrameCoalesced(() => {
+    void link.engine.chats().then(setChats, () => setChats([]));
+  });
   useEffect(reload, [link, session.userId]);
   useEngineEvent((e) => {
     if (e.type === 'chats' || e.type === 'names' || e.type === 'session') reload();

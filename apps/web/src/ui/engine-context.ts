@@ -10,7 +10,6 @@ import type { PresenceItem, UserId } from '@tidings/shared';
 import type { ConnectionState } from '@tidings/client';
 import type { EngineEvent, SessionInfo } from '../engine/api.js';
 import type { Engine, EngineMode } from '../engine/connect.js';
-import { SerialReload } from '../lib/serial-reload.js';
 
 type Listener = (event: EngineEvent) => void;
 
@@ -119,9 +118,6 @@ export function usePresence(userId: UserId | null): PresenceItem | undefined {
   return userId === null ? undefined : link.presence(userId);
 }
 
-/** One display frame at 60 Hz, ms. */
-const FRAME_MS = 16;
-
 /** Runs `fn` at most once per ~frame however often it is requested (timers, not rAF: hidden tabs stay current). */
 export function useFrameCoalesced(fn: () => void): () => void {
   const ref = useRef(fn);
@@ -133,18 +129,6 @@ export function useFrameCoalesced(fn: () => void): () => void {
     setTimeout(() => {
       pending.current = false;
       ref.current();
-    }, FRAME_MS);
+    }, 16);
   }).current;
-}
-
-/**
- * A SerialReload (lib/serial-reload.ts) of `load` for this component: a single change shows
- * within a frame, a stream of them re-reads at most once per `minGapMs`.
- */
-export function useSerialReload(load: () => Promise<void>, minGapMs: number): () => void {
-  const ref = useRef(load);
-  ref.current = load;
-  const reload = useRef<SerialReload | null>(null);
-  reload.current ??= new SerialReload(() => ref.current(), { firstDelayMs: FRAME_MS, minGapMs });
-  return reload.current.request;
 }
