@@ -12,6 +12,8 @@ import type { Clock, TimerHandle } from '../runtime/clock.js';
 export class OutboxSender {
   private readonly inFlight = new Set<string>();
   private retryTimer: TimerHandle | null = null;
+  /** Bumped by `reset`: a flush begun on an earlier socket stops at its next step. */
+  private socket = 0;
 
   constructor(
     private readonly outbox: Outbox,
@@ -32,16 +34,21 @@ export class OutboxSender {
    */
   async flush(send: (frame: SendFrame) => void, prepare?: (item: OutboxItem) => Promise<Prepared>, fail?: (item: OutboxItem, failure: Extract<Prepared, { kind: 'fail' }>) => Promise<void>): Promise<number> {
     let sent = 0;
+    const socket = this.socket;
     const items = await this.outbox.pending();
     const ordered = prepare ? [...items.filter((i) => i.type === EntryType.Mls), ...items.filter((i) => i.type !== EntryType.Mls)] : items;
     const blocked = new Set<ConversationId>();
     for (const item of ordered) {
+      // The socket went while this flush was reading or sealing: what it would mark in flight now
+      // was never sent on the new socket, and the new socket's own flush would skip it for good.
+      if (socket !== this.socket) return sent;
       if (this.inFlight.has(item.clientMsgId) || blocked.has(item.conversationId)) continue;
       if (item.awaitingUpload === true) {
         blocked.add(item.conversationId);
         continue;
       }
       const prepared: Prepared = prepare ? await prepare(item) : { kind: 'send', body: item.body };
+      if (socket !== this.socket) return sent;
       if (prepared.kind === 'wait') {
         blocked.add(item.conversationId);
         continue;
@@ -78,6 +85,7 @@ export class OutboxSender {
 
   /** The socket is gone: nothing is in flight any more. */
   reset(): void {
+    this.socket += 1;
     this.inFlight.clear();
     if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
