@@ -66,6 +66,8 @@ export interface StartOptions {
 
 /** How often idle and hello timeouts are swept, in ms. One timer for all sockets. */
 const SWEEP_INTERVAL_MS = 1000;
+/** How long a closing server waits for devices to answer its close frame before dropping their sockets. */
+const CLOSE_HANDSHAKE_MS = 2000;
 const WS_PATH = '/v1/ws';
 
 async function openStore(cfg: ServerConfig, logger: Logger): Promise<SqlClient> {
@@ -196,12 +198,23 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     maxInflightSends: 1024,
     sendRatePerSecond: cfg.rateLimit ? cfg.sendRatePerSecond : Number.POSITIVE_INFINITY,
   };
+  // Set when close() starts: a device reconnecting in that window must not get a socket the
+  // shutdown has already passed over (the HTTP server's close would wait for it for good).
+  let shuttingDown = false;
   app.server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (shuttingDown) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (shuttingDown) {
+        ws.close(CloseCode.GoingAway, 'server shutting down');
+        return;
+      }
       const conn = new Connection(ws, { db, accounts, conversations, writer, switchboard: hub, receipts, privacy, members, logger, clock, metrics, limits });
       connections.add(conn);
       ws.on('close', () => connections.delete(conn));
@@ -240,6 +253,7 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
     connections: () => hub.size,
     close: () =>
       (closing ??= (async () => {
+        shuttingDown = true;
         clearInterval(sweep);
         clearInterval(retentionSweep);
         // Commit what was accepted (so every ack promised is kept), then say goodbye.
@@ -249,7 +263,12 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
         await hub.close();
         await lease.release();
         wss.close();
+        // A device that does not answer the close handshake must not hold the shutdown up.
+        const stragglers = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, CLOSE_HANDSHAKE_MS);
         await app.close();
+        clearTimeout(stragglers);
         await media.close();
         await security.close();
         await db.close();
