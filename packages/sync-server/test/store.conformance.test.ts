@@ -194,7 +194,7 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
       expect((await db.query('SELECT id FROM conversations WHERE id = 1006')).rows).toHaveLength(0);
     });
 
-    it('a batch whose write fails commits nothing and acks nothing', async () => {
+    it('a batch whose write fails commits nothing and acks nothing (the writes are pipelined with COMMIT)', async () => {
       const db = await store.open();
       const conv = await seedConversation(db, 1007n, [U1]);
       const committed: CommittedBatch[] = [];

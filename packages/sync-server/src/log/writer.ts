@@ -127,9 +127,12 @@ export class LogWriter {
     return this.queue.splice(0, n);
   }
 
-  private commit(reqs: readonly NewEntry[]): Promise<{ outcomes: Outcome[]; committed: CommittedBatch }> {
+  private async commit(reqs: readonly NewEntry[]): Promise<{ outcomes: Outcome[]; committed: CommittedBatch }> {
     const { db, ids, clock } = this.opts;
-    return db.transaction(async (tx) => {
+    // The writes are issued, not awaited, inside the transaction, so COMMIT goes out right behind
+    // them (one round trip on a pipelined connection). If a write fails, Postgres turns that COMMIT
+    // into a rollback, and awaiting `written` below fails the whole batch: nothing is acked.
+    const { written, ...result } = await db.transaction(async (tx) => {
       const convIds = reqs.map((r) => r.conversationId);
       // Three statements issued together (one round trip on a pipelined connection), run in this
       // order: the members and idempotency reads start after the locks are held, each with its own
@@ -168,9 +171,11 @@ export class LogWriter {
         fresh.push(entry);
         return { ok: true, result: { entry, duplicate: false } };
       });
-      await insertEntries(tx, fresh);
-      await setEpochs(tx, epochsMoved);
-      return { outcomes, committed: { entries: fresh, replayed, members } };
+      const written = Promise.all([insertEntries(tx, fresh), setEpochs(tx, epochsMoved)]);
+      written.catch(() => undefined); // awaited below once the transaction has ended
+      return { outcomes, committed: { entries: fresh, replayed, members }, written };
     });
+    await written;
+    return result;
   }
 }
