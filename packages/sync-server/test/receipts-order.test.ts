@@ -32,8 +32,8 @@ function fakeDb(slowMs: number): SqlClient {
 }
 
 /** Frames the switchboard was asked to send to alice, decoded. */
-function recordingSwitchboard(): { switchboard: Switchboard; toAlice: ReceiptItem[][] } {
-  const toAlice: ReceiptItem[][] = [];
+function recordingSwitchboard(): { switchboard: Switchboard; toAlice: (readonly ReceiptItem[])[] } {
+  const toAlice: (readonly ReceiptItem[])[] = [];
   const switchboard = {
     toUsers(userIds: Iterable<UserId>, frame: Uint8Array) {
       if (![...userIds].includes(ALICE)) return;
