@@ -25,8 +25,7 @@ import {
   verify as edVerify,
   type KeyObject,
 } from 'node:crypto';
-import { expand } from '@noble/hashes/hkdf.js';
-import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import hkdf from 'futoin-hkdf';
 import type { Ciphersuite, CiphersuiteImpl, CryptoProvider, Hash, Kdf, Rng, Signature } from 'ts-mls';
 import { toHex } from './bytes.js';
 import { AEAD_TAG_BYTES, KeyCache, ed25519Pkcs8, ed25519Spki, referenceImpl, withAead, type AeadPrimitive } from './provider.js';
@@ -52,20 +51,23 @@ function makeHash(alg: NodeHash): Hash {
   };
 }
 
-const NOBLE_HASH = { sha256, sha384, sha512 } as const;
+/** A Uint8Array as a Buffer over the same bytes (no copy). */
+const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /**
  * HKDF (RFC 5869). Extract is one HMAC (native); Expand comes from
- * @noble/hashes, because node:crypto only offers extract-and-expand in one
- * call while MLS calls Expand alone on derived secrets, and HKDF is not
- * ours to write. Tests check both against RFC 5869's vectors.
+ * futoin-hkdf, which runs RFC 5869's Expand on node:crypto's HMAC (node:crypto
+ * itself only offers extract-and-expand in one call, while MLS calls Expand
+ * alone on derived secrets, and HKDF is not ours to write). It replaced
+ * @noble/hashes' pure-JS Expand here (BENCHMARKS §10.4). Tests check both
+ * against RFC 5869's vectors.
  */
 function makeKdf(alg: NodeHash): Kdf {
   return {
     size: HASH_BYTES[alg],
     // An empty salt is HashLen zero bytes (§2.2), which HMAC's key padding makes identical.
     extract: async (salt, ikm) => hmac(alg, salt, ikm),
-    expand: async (prk, info, len) => expand(NOBLE_HASH[alg], prk, info, len),
+    expand: async (prk, info, len) => plain(hkdf.expand(alg, HASH_BYTES[alg], buf(prk), len, buf(info))),
   };
 }
 
