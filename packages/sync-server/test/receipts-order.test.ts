@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeServerFrame, type ConversationId, type EntryId, type ReceiptItem, type UserId } from '@tidings/shared';
 import { PrivacyStore } from '../src/privacy/settings.js';
 import { Receipts } from '../src/receipts/service.js';
+import { RECEIPT_FLUSH_MS } from '../src/receipts/writer.js';
 import type { SqlClient } from '../src/storage/sql.js';
 import type { Switchboard } from '../src/switchboard/port.js';
 
@@ -17,10 +18,17 @@ const CONV = 1n as ConversationId;
 const ALICE = 10n as UserId;
 const BOB = 20n as UserId;
 
-/** A database whose first members read answers after `slowMs`, every later one at once. */
+/**
+ * A database whose first members read answers after `slowMs`, every later one at
+ * once. Every acked position counts as moved (the receipts upsert returns its input).
+ */
 function fakeDb(slowMs: number): SqlClient {
   let membersReads = 0;
-  const query = async (text: string): Promise<{ rows: Record<string, unknown>[] }> => {
+  const query = async (text: string, params: readonly unknown[] = []): Promise<{ rows: Record<string, unknown>[] }> => {
+    if (text.includes('INSERT INTO receipts')) {
+      const [c, u, d, r] = params as string[][];
+      return { rows: c!.map((_, i) => ({ conversation_id: c![i], user_id: u![i], delivered_upto: d![i], read_upto: r![i] })) };
+    }
     if (text.includes('FROM members')) {
       if (membersReads++ === 0) await new Promise((r) => setTimeout(r, slowMs));
       return { rows: [ALICE, BOB].map((u) => ({ conversation_id: String(CONV), user_id: String(u) })) };
@@ -44,28 +52,34 @@ function recordingSwitchboard(): { switchboard: Switchboard; toAlice: (readonly 
   return { switchboard, toAlice };
 }
 
-const bobAt = (delivered: bigint, read: bigint) => ({ conversationId: CONV, userId: BOB, delivered: delivered as EntryId, read: read as EntryId });
+const receiptsOver = (db: SqlClient, switchboard: Switchboard): Receipts =>
+  new Receipts({ db, privacy: new PrivacyStore(db, Date.now), switchboard, clock: Date.now, logger: pino({ level: 'silent' }) });
+const ack = (r: Receipts, delivered: bigint, read: bigint): void => r.writer.ack(CONV, BOB, delivered as EntryId, read as EntryId);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('receipt publishing', () => {
   it('sends the later flush last even when the earlier flush reads slower, so a read tick stays', async () => {
-    const db = fakeDb(50);
+    const db = fakeDb(200);
     const { switchboard, toAlice } = recordingSwitchboard();
-    const receipts = new Receipts({ db, privacy: new PrivacyStore(db, Date.now), switchboard, clock: Date.now, logger: pino({ level: 'silent' }) });
-    receipts.advanced([bobAt(5n, 0n)]); // bob's device stored entry 5 (its members read is the slow one)
-    receipts.advanced([bobAt(5n, 5n)]); // then bob read it
-    await receipts.published();
-    const last = toAlice.at(-1)?.find((i) => i.userId === BOB);
-    expect(last).toEqual({ userId: BOB, delivered: 5n, read: 5n });
-    expect(toAlice.length).toBeGreaterThanOrEqual(1);
+    const receipts = receiptsOver(db, switchboard);
+    ack(receipts, 5n, 0n); // bob's device stored entry 5: this flush's publish reads members slowly
+    await sleep(RECEIPT_FLUSH_MS * 3); // that flush has run and its publish is under way
+    ack(receipts, 5n, 5n); // then bob read it
+    await receipts.close(); // writes and publishes what is pending
+    expect(toAlice.map((items) => items.find((i) => i.userId === BOB))).toEqual([
+      { userId: BOB, delivered: 5n, read: 0n },
+      { userId: BOB, delivered: 5n, read: 5n },
+    ]);
   });
 
-  it('merges what moves while a publish runs into one frame with the newest positions', async () => {
-    const db = fakeDb(50);
+  it('merges what is acked while a publish runs into one flush with the newest positions', async () => {
+    const db = fakeDb(200);
     const { switchboard, toAlice } = recordingSwitchboard();
-    const receipts = new Receipts({ db, privacy: new PrivacyStore(db, Date.now), switchboard, clock: Date.now, logger: pino({ level: 'silent' }) });
-    receipts.advanced([bobAt(1n, 0n)]);
-    for (let i = 2n; i <= 6n; i++) receipts.advanced([bobAt(i, i - 1n)]);
-    await receipts.published();
+    const receipts = receiptsOver(db, switchboard);
+    ack(receipts, 1n, 0n);
+    await sleep(RECEIPT_FLUSH_MS * 3);
+    for (let i = 2n; i <= 6n; i++) ack(receipts, i, i - 1n);
+    await receipts.close();
     expect(toAlice.map((items) => items.find((i) => i.userId === BOB))).toEqual([
       { userId: BOB, delivered: 1n, read: 0n },
       { userId: BOB, delivered: 6n, read: 5n },

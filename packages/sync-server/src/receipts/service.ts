@@ -13,9 +13,6 @@ export type DeliveryStatus = 'sent' | 'delivered' | 'read';
 
 export class Receipts {
   readonly writer: ReceiptWriter;
-  /** Moved positions not yet published, per (conversation, user): a later flush's row replaces an earlier one's. */
-  private unpublished = new Map<string, ReceiptUpdate>();
-  private publishing: Promise<void> | undefined;
 
   constructor(
     private readonly d: { db: SqlClient; privacy: PrivacyStore; switchboard: Switchboard; clock: () => number; logger: Logger; onFlush?: (n: number) => void },
@@ -25,39 +22,12 @@ export class Receipts {
       clock: d.clock,
       logger: d.logger,
       onFlush: d.onFlush,
-      onAdvanced: (moved) => this.advanced(moved),
+      // Awaited by the writer before its next flush. Each publish reads members and privacy first;
+      // run at once, two could finish out of order, and the earlier flush's frame (read still 0)
+      // landing last would take a read tick back, since another user's read position may go down
+      // (hidden read receipts).
+      onAdvanced: (moved) => this.publish(moved).catch((err: unknown) => d.logger.warn({ err }, 'receipt publish failed')),
     });
-  }
-
-  /**
-   * Publishes moved positions in flush order. Each publish reads members and
-   * privacy first; two running at once could finish out of order, and a
-   * frame from the earlier flush (read still 0) arriving last would take a
-   * read tick back, since another user's read position may go down (hidden).
-   * So one publish runs at a time and what moves meanwhile is merged into the
-   * next: each row is the full position after its flush, and flushes only
-   * move positions forward.
-   */
-  advanced(moved: readonly ReceiptUpdate[]): void {
-    for (const m of moved) this.unpublished.set(`${m.conversationId}:${m.userId}`, m);
-    this.publishing ??= this.drain();
-  }
-
-  /** Resolves once everything advanced so far has been published (or failed to). */
-  async published(): Promise<void> {
-    while (this.publishing) await this.publishing;
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.unpublished.size > 0) {
-        const batch = [...this.unpublished.values()];
-        this.unpublished = new Map();
-        await this.publish(batch).catch((err: unknown) => this.d.logger.warn({ err }, 'receipt publish failed'));
-      }
-    } finally {
-      this.publishing = undefined;
-    }
   }
 
   private async publish(moved: readonly ReceiptUpdate[]): Promise<void> {
@@ -119,8 +89,8 @@ export class Receipts {
     return (id) => (read >= id ? 'read' : delivered >= id ? 'delivered' : 'sent');
   }
 
-  async close(): Promise<void> {
-    await this.writer.close();
-    await this.published();
+  /** Writes and publishes what is pending, then takes no more acks. */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 }

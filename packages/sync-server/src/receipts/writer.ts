@@ -12,8 +12,12 @@ export interface ReceiptWriterOptions {
   readonly db: SqlClient;
   readonly clock: () => number;
   readonly logger: Logger;
-  /** Called with the positions that moved in one flush. */
-  readonly onAdvanced: (moved: readonly ReceiptUpdate[]) => void;
+  /**
+   * Called with the positions that moved in one flush, and awaited before the
+   * next flush: each flush's positions are published after the previous
+   * one's, so a stale frame never lands last (acks meanwhile merge as usual).
+   */
+  readonly onAdvanced: (moved: readonly ReceiptUpdate[]) => Promise<void>;
   /** Called with how many acks one flush wrote. */
   readonly onFlush?: (merged: number) => void;
 }
@@ -65,7 +69,7 @@ export class ReceiptWriter {
         try {
           const moved = await advanceReceipts(this.opts.db, batch, this.opts.clock());
           this.opts.onFlush?.(batch.length);
-          if (moved.length > 0) this.opts.onAdvanced(moved);
+          if (moved.length > 0) await this.opts.onAdvanced(moved);
         } catch (err) {
           // Receipts are advisory positions; the client re-acks on its next catch-up.
           this.opts.logger.warn({ err, size: batch.length }, 'receipt flush failed');
