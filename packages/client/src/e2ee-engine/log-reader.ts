@@ -40,6 +40,9 @@ export interface CommitEvents {
 const unreadable = (reason: string): MessageContent => ({ kind: 'unreadable', reason });
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** Entries that become message rows: opening them has no effect beyond the group's ratchet, so their checks can wait. */
+const isMessage = (type: EntryType): boolean => type === EntryType.Text || type === EntryType.Media || type === EntryType.Document;
+
 function epochOf(body: Uint8Array): bigint | undefined {
   try {
     return peekMlsHeader(body).epoch;
@@ -63,18 +66,56 @@ export class LogReader {
    * before the caller stores the batch, as the per-message saves did, and
    * also when opening fails part-way, so storage never lags the ratchet
    * state the engine keeps in memory.
+   *
+   * In a batch of several entries, consecutive messages are opened with their
+   * signature checks deferred (`verifyLater`): each check runs off this
+   * thread while the next message decrypts, and all of them are awaited
+   * before anything else happens (a Commit, a state update, the end of the
+   * batch). If one fails, the group goes back to before those messages and
+   * they are opened again one by one, checked at once, so the bad one is
+   * found and shown as unreadable exactly as without deferral.
    */
   async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedEntry[]> {
     const out: OpenedEntry[] = [];
     const ratcheted = new Set<MlsGroup>();
+    const unchecked = new Set<MlsGroup>();
+    const verifyLater = entries.length > 1; // a single entry has nothing to overlap its check with
     try {
       await this.host.stateBatch(conversationId, async () => {
-        for (const entry of entries) out.push({ entry, content: await this.openOne(conversationId, entry, false, ratcheted) });
+        let runStart = -1; // index of the first entry opened unchecked, if any are
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i]!;
+          if (verifyLater && isMessage(entry.type)) {
+            if (runStart < 0) runStart = i;
+            out.push({ entry, content: await this.message(conversationId, entry, false, ratcheted, unchecked) });
+            continue;
+          }
+          if (runStart >= 0) await this.settle(conversationId, entries.slice(runStart, i), out, ratcheted, unchecked);
+          runStart = -1;
+          out.push({ entry, content: await this.openOne(conversationId, entry, false, ratcheted) });
+        }
+        if (runStart >= 0) await this.settle(conversationId, entries.slice(runStart), out, ratcheted, unchecked);
       });
     } finally {
+      for (const group of unchecked) await group.verifyPending(); // after a failure part-way: nothing unchecked is saved
       for (const group of ratcheted) await this.groups.save(group);
     }
     return out;
+  }
+
+  /**
+   * Waits for the deferred signature checks of `run`, the last entries in
+   * `out`. When one failed, the groups are back before the run: it is opened
+   * again with each check awaited, replacing its results in `out`.
+   */
+  private async settle(conversationId: ConversationId, run: readonly Entry[], out: OpenedEntry[], ratcheted: Set<MlsGroup>, unchecked: Set<MlsGroup>): Promise<void> {
+    let passed = true;
+    for (const group of unchecked) passed = (await group.verifyPending()) && passed;
+    unchecked.clear();
+    if (passed) return;
+    this.host.logger.warn('MLS signature check failed in a batch; opening it again message by message', { conversationId: String(conversationId), entries: run.length });
+    out.length -= run.length;
+    for (const entry of run) out.push({ entry, content: await this.message(conversationId, entry, false, ratcheted) });
   }
 
   /** The group appeared: processes held entries in order and updates the rows they made. */
@@ -153,7 +194,8 @@ export class LogReader {
     else if (outcome.kind === 'applied') await this.events.applied(group, outcome.superseded);
   }
 
-  private async message(conversationId: ConversationId, entry: Entry, replaying: boolean, ratcheted?: Set<MlsGroup>): Promise<MessageContent> {
+  /** `unchecked`: open with the signature check deferred, collecting the group (see `open`). */
+  private async message(conversationId: ConversationId, entry: Entry, replaying: boolean, ratcheted?: Set<MlsGroup>, unchecked?: Set<MlsGroup>): Promise<MessageContent> {
     const { credentials, replica } = this.host;
     if (entry.senderDeviceId === credentials.deviceId) return unreadable(Unreadable.OwnMessage); // the local row keeps its plaintext
     const group = await this.groups.get(conversationId);
@@ -164,7 +206,11 @@ export class LogReader {
     }
     let decrypted;
     try {
-      decrypted = await group.decrypt(entry.body);
+      if (unchecked === undefined) decrypted = await group.decrypt(entry.body);
+      else {
+        unchecked.add(group);
+        decrypted = await group.decrypt(entry.body, { verifyLater: true });
+      }
     } catch (error) {
       const fromHistory = await replica.historyContent(conversationId, entry.id);
       if (fromHistory !== null) return fromHistory;

@@ -33,7 +33,7 @@ import type { DeviceIdentity, DeviceRef } from './identity.js';
 import { newKeyPackage, openKeyPackage, parseKeyPackage } from './key-packages.js';
 import { leavesOf, memberAt, membersOf, type Member } from './members.js';
 import { CLIENT_CONFIG, openApplicationMessage } from './mls-internals.js';
-import type { ProviderKind } from './provider.js';
+import { concurrentVerify, type ProviderKind } from './provider.js';
 import { loadSuite, parseSuiteName, type SuiteName } from './suite.js';
 import { conversationIdOf, decodeMessage, encodeMessage, groupIdOf } from './wire.js';
 
@@ -74,15 +74,53 @@ interface Pending {
   readonly consumed: Uint8Array[];
 }
 
+/**
+ * Application messages opened with `verifyLater`, whose signatures are still
+ * being checked: the state before the first of them (its secrets are not
+ * wiped until every check passed, so it stays usable), the secrets they used
+ * and the checks.
+ */
+interface UncheckedRun {
+  readonly start: ClientState;
+  readonly consumed: Uint8Array[];
+  readonly checks: Promise<boolean>[];
+}
+
+export interface DecryptOptions {
+  /**
+   * Check the signature later, off this thread where the platform can, so
+   * that the next message's decryption overlaps with it. The plaintext must
+   * not be used until `verifyPending()` resolves true; when it resolves
+   * false, the group is back at the state before the first unchecked
+   * message and the messages must be opened again without this option (to
+   * learn which one failed). Any other operation on the group first waits
+   * for the checks the same way.
+   */
+  readonly verifyLater?: boolean;
+}
+
 export class MlsGroup {
   private queue: Promise<unknown> = Promise.resolve();
+  private unchecked: UncheckedRun | undefined;
+  /** A run of unchecked messages failed a check since the last `verifyPending()`. */
+  private uncheckedFailed = false;
+  /** `impl` whose signature check only queues the real one on the open run (see DecryptOptions). */
+  private readonly verifyLaterImpl: CiphersuiteImpl;
 
   private constructor(
     private state: ClientState,
     private readonly impl: CiphersuiteImpl,
     readonly suite: SuiteName,
     private pendingCommit: Pending | undefined,
-  ) {}
+  ) {
+    const check = concurrentVerify(impl.signature);
+    const verify = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
+      if (this.unchecked === undefined) return impl.signature.verify(publicKey, message, signature); // unreachable: runs open before decrypting
+      this.unchecked.checks.push(check(publicKey, message, signature));
+      return Promise.resolve(true);
+    };
+    this.verifyLaterImpl = { ...impl, signature: { ...impl.signature, verify } };
+  }
 
   /** A new group with this device as its only member, at epoch 0. */
   static async create(identity: DeviceIdentity, conversationId: ConversationId, options: GroupOptions = {}): Promise<MlsGroup> {
@@ -261,8 +299,9 @@ export class MlsGroup {
     });
   }
 
-  /** Decrypts and authenticates an application message; names the sending device. */
-  decrypt(bytes: Uint8Array): Promise<DecryptedMessage> {
+  /** Decrypts and authenticates an application message; names the sending device. See DecryptOptions for `verifyLater`. */
+  decrypt(bytes: Uint8Array, options: DecryptOptions = {}): Promise<DecryptedMessage> {
+    const later = options.verifyLater === true;
     return this.serial(async () => {
       const m = decodeMessage(bytes);
       if (m.wireformat !== 'mls_private_message' || m.privateMessage.contentType !== 'application') {
@@ -272,22 +311,52 @@ export class MlsGroup {
       const past = pm.epoch < this.epoch ? this.state.historicalReceiverData.get(pm.epoch) : undefined;
       if (past === undefined) this.checkEpoch(pm.groupId, pm.epoch, 'message');
       else if (!bytesEqual(pm.groupId, this.state.groupContext.groupId)) throw new E2eeError('unknown_group', 'message is for another group');
+      if (later) this.unchecked ??= { start: this.state, consumed: [], checks: [] };
       try {
-        const opened = await openApplicationMessage(this.state, pm, this.impl);
+        const opened = await openApplicationMessage(this.state, pm, later ? this.verifyLaterImpl : this.impl);
         const sender = memberAt(opened.tree, opened.senderLeaf);
         this.state = opened.newState;
-        opened.consumed.forEach(wipe);
+        if (later) this.unchecked!.consumed.push(...opened.consumed);
+        else opened.consumed.forEach(wipe);
         return { plaintext: opened.plaintext, sender: { userId: sender.userId, deviceId: sender.deviceId }, epoch: pm.epoch };
       } catch (err) {
         throw wrapError('decryption_failed', 'cannot decrypt message', err);
       }
+    }, later);
+  }
+
+  /**
+   * Waits for the signature checks of messages opened with `verifyLater`:
+   * true when every one passed (their used secrets are wiped now); false when
+   * one failed, and the group is then back where the first of them started.
+   */
+  verifyPending(): Promise<boolean> {
+    return this.serial(async () => {
+      await this.closeUnchecked();
+      const failed = this.uncheckedFailed;
+      this.uncheckedFailed = false;
+      return !failed;
     });
+  }
+
+  private async closeUnchecked(): Promise<void> {
+    const run = this.unchecked;
+    if (run === undefined) return;
+    this.unchecked = undefined;
+    const results = await Promise.all(run.checks);
+    if (results.every(Boolean)) {
+      run.consumed.forEach(wipe);
+      return;
+    }
+    this.state = run.start;
+    this.uncheckedFailed = true;
   }
 
   /** The whole group state (secret: it holds private keys), including a pending Commit. */
   serialize(): Uint8Array {
     const pending = this.pendingCommit && { commit: this.pendingCommit.commit, state: this.pendingCommit.state };
-    return encodeStoredGroup({ suite: this.suite, state: this.state, pending });
+    // Never store ratchet state that unchecked messages advanced: until their checks pass, the state before them.
+    return encodeStoredGroup({ suite: this.suite, state: this.unchecked?.start ?? this.state, pending });
   }
 
   private checkEpoch(groupId: Uint8Array, epoch: bigint, what: string): void {
@@ -302,8 +371,15 @@ export class MlsGroup {
     if (!this.active) throw new E2eeError('not_a_member', 'this device was removed from the group');
   }
 
-  private serial<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(op, op);
+  /** Runs `op` after the group's earlier operations; every operation but an unchecked decrypt first settles the open unchecked run. */
+  private serial<T>(op: () => Promise<T>, keepsUnchecked = false): Promise<T> {
+    const step = keepsUnchecked
+      ? op
+      : async (): Promise<T> => {
+          await this.closeUnchecked();
+          return op();
+        };
+    const run = this.queue.then(step, step);
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -26,9 +26,9 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import hkdf from 'futoin-hkdf';
-import type { Ciphersuite, CiphersuiteImpl, CryptoProvider, Hash, Kdf, Rng, Signature } from 'ts-mls';
+import type { Ciphersuite, CiphersuiteImpl, CryptoProvider, Hash, Kdf, Rng } from 'ts-mls';
 import { toHex } from './bytes.js';
-import { AEAD_TAG_BYTES, KeyCache, ed25519Pkcs8, ed25519Spki, referenceImpl, withAead, type AeadPrimitive } from './provider.js';
+import { AEAD_TAG_BYTES, KeyCache, ed25519Pkcs8, ed25519Spki, referenceImpl, withAead, type AeadPrimitive, type ConcurrentSignature } from './provider.js';
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (Buffer's `slice` is a view; Uint8Array's copies). */
 const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -106,7 +106,7 @@ function makeAead(): AeadPrimitive {
   };
 }
 
-function makeEd25519(): Signature {
+function makeEd25519(): ConcurrentSignature {
   const signers = new KeyCache<KeyObject>();
   const verifiers = new KeyCache<KeyObject | null>();
   const signer = (signKey: Uint8Array): KeyObject =>
@@ -130,6 +130,18 @@ function makeEd25519(): Signature {
       } catch {
         return false;
       }
+    },
+    // The same check on libuv's thread pool (node:crypto's verify with a callback), so the caller's thread goes on meanwhile.
+    verifyConcurrently(publicKey, message, signature) {
+      const key = verifier(publicKey);
+      if (key === null) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        try {
+          edVerify(null, message, key, signature, (error, ok) => resolve(error === null && ok));
+        } catch {
+          resolve(false);
+        }
+      });
     },
     async keygen() {
       const { publicKey, privateKey } = generateKeyPairSync('ed25519');

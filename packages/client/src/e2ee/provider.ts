@@ -16,7 +16,7 @@
  * ts-mls's default, kept for cross-checks and benchmarks.
  */
 import { fastCryptoProvider } from '#e2ee-fast-provider';
-import { defaultCryptoProvider, type Ciphersuite, type CiphersuiteImpl, type CryptoProvider, type Hpke } from 'ts-mls';
+import { defaultCryptoProvider, type Ciphersuite, type CiphersuiteImpl, type CryptoProvider, type Hpke, type Signature } from 'ts-mls';
 import { CryptoError } from 'ts-mls/mlsError.js';
 
 /** `fast`: the platform provider (node:crypto or cached WebCrypto); `reference`: ts-mls's default provider. */
@@ -55,6 +55,23 @@ export function withAead(hpke: Hpke, aead: AeadPrimitive): Hpke {
       }
     },
   };
+}
+
+/**
+ * A Signature that can also check a signature off the calling thread: in
+ * Node, node:crypto's verify with a callback runs on libuv's thread pool.
+ * Used where several checks can overlap with other work (a page of messages,
+ * see MlsGroup.decrypt's `verifyLater`); a plain `verify` stays synchronous,
+ * which is faster for one check that is awaited at once.
+ */
+export interface ConcurrentSignature extends Signature {
+  verifyConcurrently?(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+}
+
+/** The check to run when it may overlap with other work: off-thread where the provider can, else its `verify` (WebCrypto's is already asynchronous). Never rejects. */
+export function concurrentVerify(signature: ConcurrentSignature): (publicKey: Uint8Array, message: Uint8Array, sig: Uint8Array) => Promise<boolean> {
+  const verify = signature.verifyConcurrently?.bind(signature) ?? signature.verify.bind(signature);
+  return (publicKey, message, sig) => verify(publicKey, message, sig).catch(() => false);
 }
 
 /** ts-mls's default implementation of a suite: the base every fast provider overrides parts of. */

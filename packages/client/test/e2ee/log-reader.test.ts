@@ -6,7 +6,7 @@
 import { EntryType, parseEntryId, type Entry } from '@tidings/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpApi } from '../../src/api/http-api.js';
-import { MlsGroup, isE2eeError } from '../../src/e2ee/index.js';
+import { MlsGroup, isE2eeError, loadSuite } from '../../src/e2ee/index.js';
 import { GroupCache } from '../../src/e2ee-engine/groups.js';
 import type { E2eeHost } from '../../src/e2ee-engine/host.js';
 import { LogReader } from '../../src/e2ee-engine/log-reader.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-async function readerFor(bob: MlsGroup) {
+async function readerFor(bob: MlsGroup, logger = silentLogger) {
   const replica = await openMemoryReplica(`log-reader-${Math.random()}`);
   closers.push(() => replica.close());
   const self = bob.self;
@@ -31,7 +31,7 @@ async function readerFor(bob: MlsGroup) {
     credentials,
     replica,
     api: new HttpApi({ serverUrl: 'http://127.0.0.1:9' }),
-    logger: silentLogger,
+    logger,
     clock: systemClock,
     newClientMsgId: () => 'unused',
     exclusive: (task) => task(),
@@ -99,5 +99,33 @@ describe('LogReader catch-up batches', () => {
     const opened = await reader.open(alice.conversationId, [batch[0]!, { ...batch[1]!, body: bad }, batch[2]!]);
     expect(opened.map((o) => o.content?.kind)).toEqual(['text', 'unreadable', 'text']);
     expect(saves).toHaveBeenCalledTimes(1);
+  });
+
+  it('a message whose signature fails inside a batch is unreadable, and the rest opens (checks deferred, then redone one by one)', async () => {
+    const [alice, bob] = await twoMemberGroups(90);
+    const warnings: string[] = [];
+    const { reader, replica } = await readerFor(bob, { ...silentLogger, warn: (message: string) => void warnings.push(message) });
+    const head = await textEntries(alice, 0, 2);
+    // Alice's member key signs message 2 with a wrong signature: its AEAD opens, only the signature check fails.
+    const impl = await loadSuite(alice.suite);
+    const sign = vi.spyOn(impl.signature, 'sign').mockImplementation(async () => new Uint8Array(64).fill(7));
+    let forged: Entry[];
+    try {
+      forged = await textEntries(alice, 2, 1);
+    } finally {
+      sign.mockRestore();
+    }
+    const tail = await textEntries(alice, 3, 2);
+    const opened = await reader.open(alice.conversationId, [...head, ...forged, ...tail]);
+    expect(opened.map((o) => (o.content?.kind === 'text' ? o.content.text : o.content?.kind))).toEqual(['message 0', 'message 1', 'unreadable', 'message 3', 'message 4']);
+    expect(warnings).toContain('MLS signature check failed in a batch; opening it again message by message');
+
+    // What was stored is past the good messages and still reads what follows.
+    const stored = await replica.loadGroup(alice.conversationId);
+    if (stored === null) throw new Error('group not stored');
+    const restored = await MlsGroup.restore(stored);
+    expect(isE2eeError(await restored.decrypt(tail[0]!.body).catch((e: unknown) => e), 'decryption_failed')).toBe(true);
+    const [next] = await textEntries(alice, 5, 1);
+    expect(new TextDecoder().decode((await restored.decrypt(next!.body)).plaintext)).toContain('message 5');
   });
 });
