@@ -24,6 +24,7 @@ import {
   PresenceStatus,
   TYPING_MIN_INTERVAL_MS,
 } from '@tidings/shared';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { SqlClient } from '../storage/sql.js';
@@ -141,7 +142,29 @@ export class Connection implements DeviceSink {
       return;
     }
     this.d.metrics.framesOut.inc();
+    this.cork();
     this.ws.send(frame, { binary: true }, cb);
+  }
+
+  private corked = false;
+
+  /**
+   * Holds this socket's writes until the event loop's check phase, so every
+   * frame sent to it in one turn (a batch's live entries, the sender's own echo
+   * and its `sent` acks) leaves in one write system call instead of one each.
+   * Node's cork nests, so ws's own cork around a frame's header and payload
+   * still works inside it.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    const socket = (this.ws as unknown as { _socket?: Socket | null })._socket;
+    if (!socket || socket.destroyed) return;
+    this.corked = true;
+    socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   private sendError(err: TidingsError, ref = ''): void {
