@@ -119,6 +119,23 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
       expect(committed.every((b) => b.members.get(conv)?.has(U1))).toBe(true);
     });
 
+    it('appends arriving in separate callbacks of one turn (as frames from many sockets do) share a batch', async () => {
+      const db = await store.open();
+      const conv = await seedConversation(db, 1011n, [U1]);
+      const committed: CommittedBatch[] = [];
+      const w = writer(db, 4, committed);
+      // Each append from its own check-phase callback, the way each socket's frame arrives from its own
+      // I/O callback. Starting a batch inside the first callback took one append per batch on PGlite.
+      const acks = await new Promise<Promise<unknown>[]>((resolve) => {
+        const out: Promise<unknown>[] = [];
+        for (let i = 0; i < 40; i++) setImmediate(() => void out.push(w.append(msg(conv, `t${i}`))));
+        setImmediate(() => resolve(out));
+      });
+      await Promise.all(acks);
+      expect(committed.reduce((n, b) => n + b.entries.length, 0)).toBe(40);
+      expect(committed.length).toBe(1);
+    });
+
     it('is idempotent per (conversation, device, client id): within a batch, across batches, across writers', async () => {
       const [db1, db2] = [await store.open(), await store.open()];
       const conv = await seedConversation(db1, 1003n, [U1, U2]);

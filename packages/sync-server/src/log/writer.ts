@@ -82,6 +82,12 @@ export class LogWriter {
 
   private async run(): Promise<void> {
     try {
+      // Each batch starts on a new turn, after the event loop has read the sockets: every append
+      // that has arrived by then joins it. Starting at once took only the appends of the current
+      // callback, and on PGlite (in-process, so a commit never waits on the network) the next batch
+      // again took only what had queued during the commit, without reading the sockets in between.
+      // That made batches of ~2 entries, each paying four statements (issue #11, target 2).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (this.queue.length > 0) {
         const batch = this.takeBatch();
         const started = performance.now();
@@ -109,6 +115,7 @@ export class LogWriter {
           else if (o.ok) p.resolve(o.result);
           else p.reject(o.error);
         });
+        if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.running = undefined;
