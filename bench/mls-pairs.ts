@@ -25,7 +25,8 @@ export interface PairsResult {
   readonly ciphertextBytes: number;
 }
 
-async function twoMemberGroup(provider: ProviderKind, seed: number): Promise<[MlsGroup, MlsGroup]> {
+/** A two-device group, both on `provider`: the first member can send to the second. */
+export async function twoMemberGroup(provider: ProviderKind, seed: number): Promise<[MlsGroup, MlsGroup]> {
   const a = await createDeviceIdentity({ userId: parseUserId(seed * 2 + 1), deviceId: parseDeviceId(seed * 2 + 1) });
   const b = await createDeviceIdentity({ userId: parseUserId(seed * 2 + 2), deviceId: parseDeviceId(seed * 2 + 2) });
   const ga = await MlsGroup.create(a, parseConversationId(seed + 1), { provider });

@@ -18,26 +18,13 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { parseConversationId, parseDeviceId, parseUserId } from '@tidings/shared';
-import { MlsGroup, createDeviceIdentity, generateKeyPackages } from '../packages/client/src/e2ee/index.js';
+import type { MlsGroup } from '../packages/client/src/e2ee/index.js';
 import { UsageError, num, parseFlags, runBench } from './args.js';
+import { twoMemberGroup } from './mls-pairs.js';
 
 const USAGE = 'usage: npx tsx bench/mls-verify-later.ts [--messages 2000] [--page 200] [--rounds 5]';
 const log = (msg: string): void => void process.stderr.write(`[mls-verify-later] ${msg}\n`);
 const MESSAGE_BYTES = 1024;
-
-async function twoMembers(): Promise<[MlsGroup, MlsGroup]> {
-  const alice = await createDeviceIdentity({ userId: parseUserId(1), deviceId: parseDeviceId(1) });
-  const bob = await createDeviceIdentity({ userId: parseUserId(2), deviceId: parseDeviceId(2) });
-  const sender = await MlsGroup.create(alice, parseConversationId(1));
-  const [kp] = await generateKeyPackages(bob, 1);
-  if (kp === undefined) throw new Error('no KeyPackage');
-  const add = await sender.proposeAdd([kp.publicBytes]);
-  await sender.confirm();
-  if (add.welcome === undefined) throw new Error('no Welcome');
-  const { group: reader } = await MlsGroup.join(add.welcome, () => kp.privateBytes);
-  return [sender, reader];
-}
 
 interface Figure {
   readonly messagesPerSecond: number;
@@ -68,7 +55,7 @@ async function main(): Promise<void> {
   const page = num(flags, 'page', 200, 2, 100_000, true);
   const rounds = num(flags, 'rounds', 5, 1, 100, true);
   if (page > messages) throw new UsageError(`--page (${page}) must not exceed --messages (${messages})`);
-  const [sender, reader] = await twoMembers();
+  const [sender, reader] = await twoMemberGroup('fast', 0);
   const seal = async (): Promise<Uint8Array[]> => {
     const out: Uint8Array[] = [];
     for (let i = 0; i < messages; i++) out.push(await sender.encrypt(randomBytes(MESSAGE_BYTES)));
