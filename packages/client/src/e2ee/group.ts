@@ -84,6 +84,8 @@ interface UncheckedRun {
   readonly start: ClientState;
   readonly consumed: Uint8Array[];
   readonly checks: Promise<boolean>[];
+  /** The group's suite whose signature check only queues the real one on `checks`. */
+  readonly impl: CiphersuiteImpl;
 }
 
 export interface DecryptOptions {
@@ -104,22 +106,25 @@ export class MlsGroup {
   private unchecked: UncheckedRun | undefined;
   /** A run of unchecked messages failed a check since the last `verifyPending()`. */
   private uncheckedFailed = false;
-  /** `impl` whose signature check only queues the real one on the open run (see DecryptOptions). */
-  private readonly verifyLaterImpl: CiphersuiteImpl;
 
   private constructor(
     private state: ClientState,
     private readonly impl: CiphersuiteImpl,
     readonly suite: SuiteName,
     private pendingCommit: Pending | undefined,
-  ) {
-    const check = concurrentVerify(impl.signature);
+  ) {}
+
+  /** The open run of unchecked messages, opened at the current state if there is none. */
+  private uncheckedRun(): UncheckedRun {
+    if (this.unchecked !== undefined) return this.unchecked;
+    const checks: Promise<boolean>[] = [];
+    const check = concurrentVerify(this.impl.signature);
     const verify = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
-      if (this.unchecked === undefined) return impl.signature.verify(publicKey, message, signature); // unreachable: runs open before decrypting
-      this.unchecked.checks.push(check(publicKey, message, signature));
+      checks.push(check(publicKey, message, signature));
       return Promise.resolve(true);
     };
-    this.verifyLaterImpl = { ...impl, signature: { ...impl.signature, verify } };
+    this.unchecked = { start: this.state, consumed: [], checks, impl: { ...this.impl, signature: { ...this.impl.signature, verify } } };
+    return this.unchecked;
   }
 
   /** A new group with this device as its only member, at epoch 0. */
@@ -311,12 +316,12 @@ export class MlsGroup {
       const past = pm.epoch < this.epoch ? this.state.historicalReceiverData.get(pm.epoch) : undefined;
       if (past === undefined) this.checkEpoch(pm.groupId, pm.epoch, 'message');
       else if (!bytesEqual(pm.groupId, this.state.groupContext.groupId)) throw new E2eeError('unknown_group', 'message is for another group');
-      if (later) this.unchecked ??= { start: this.state, consumed: [], checks: [] };
+      const run = later ? this.uncheckedRun() : undefined;
       try {
-        const opened = await openApplicationMessage(this.state, pm, later ? this.verifyLaterImpl : this.impl);
+        const opened = await openApplicationMessage(this.state, pm, run?.impl ?? this.impl);
         const sender = memberAt(opened.tree, opened.senderLeaf);
         this.state = opened.newState;
-        if (later) this.unchecked!.consumed.push(...opened.consumed);
+        if (run) run.consumed.push(...opened.consumed);
         else opened.consumed.forEach(wipe);
         return { plaintext: opened.plaintext, sender: { userId: sender.userId, deviceId: sender.deviceId }, epoch: pm.epoch };
       } catch (err) {
