@@ -14,6 +14,7 @@ import {
   type SnowflakeGenerator,
   type UserId,
 } from '@tidings/shared';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { SqlClient } from '../storage/sql.js';
 import { activeMembers, findExisting, idempotencyKey, insertEntries, lockConversations, setEpochs, type NewEntry } from './store.js';
@@ -82,13 +83,14 @@ export class LogWriter {
 
   private async run(): Promise<void> {
     try {
-      // Each batch starts on a new turn, after the event loop has read the sockets: every append
-      // that has arrived by then joins it. Starting at once took only the appends of the current
-      // callback, and on PGlite (in-process, so a commit never waits on the network) the next batch
-      // again took only what had queued during the commit, without reading the sockets in between.
-      // That made batches of ~2 entries, each paying four statements (issue #11, target 2).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      while (this.queue.length > 0) {
+      for (;;) {
+        // Each batch starts on a new turn, after the event loop has read the sockets: every append
+        // that has arrived by then joins it. Starting at once took only the appends of the current
+        // callback, and on PGlite (in-process, so a commit never waits on the network) the next batch
+        // again took only what had queued during the commit, without reading the sockets in between.
+        // That made batches of ~2 entries, each paying four statements (issue #11, target 2).
+        await nextTurn();
+        if (this.queue.length === 0) return;
         const batch = this.takeBatch();
         const started = performance.now();
         let outcomes: Outcome[];
@@ -115,7 +117,6 @@ export class LogWriter {
           else if (o.ok) p.resolve(o.result);
           else p.reject(o.error);
         });
-        if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.running = undefined;

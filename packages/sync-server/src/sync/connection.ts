@@ -102,6 +102,8 @@ export class Connection implements DeviceSink {
   private readonly sendBucket: TokenBucket | undefined;
   private badFrames = 0;
   private inflight = 0;
+  /** The socket is corked until the check phase (see cork()). */
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -145,8 +147,6 @@ export class Connection implements DeviceSink {
     this.cork();
     this.ws.send(frame, { binary: true }, cb);
   }
-
-  private corked = false;
 
   /**
    * Holds this socket's writes until the event loop's check phase, so every
