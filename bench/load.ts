@@ -21,6 +21,7 @@ import { MAX_BODY_BYTES } from '@tidings/shared';
 import { UsageError, choice, num, parseFlags } from './args.js';
 import { MIN_BODY_BYTES, RelayPeer, ServerPeer, openDm, pool, register, type Account, type Peer, type PeerEvents } from './load-client.js';
 import { DEFAULT_DATABASE_URL, startTarget, type Target } from './target.js';
+import { cpuSnapshot, cpuSplit, type CpuSnapshot, type CpuSplit } from './cpu.js';
 import type { TargetStats } from './target-host.js';
 
 export interface LoadOptions {
@@ -118,6 +119,8 @@ export interface LoadResult {
   readonly gen_lag_max_ms: number | null;
   /** Event-loop utilization of the generator thread during the measured window. */
   readonly gen_elu: number;
+  /** CPU over the measured window by process (Linux; null elsewhere): machine, PostgreSQL, this process, and the threads' busy time. */
+  readonly cpu: (CpuSplit & { readonly us_per_msg: CpuSplit['us_per_msg'] & { readonly gen_thread: number; readonly target_thread: number | null } }) | null;
   readonly target_elu: number | null;
   readonly target_eld_p99_ms: number | null;
   readonly target_eld_max_ms: number | null;
@@ -238,12 +241,14 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void): Prom
     let next = 0;
     let maxBuffered = 0;
     let genElu: ReturnType<typeof performance.eventLoopUtilization> | undefined;
+    let cpuFrom: CpuSnapshot | undefined;
     t0 = performance.now() + 20;
     const markAt = scheduled(measuredFrom);
     const sendDue = () => {
       const now = performance.now();
       if (!genElu && now >= markAt) {
         genElu = performance.eventLoopUtilization();
+        cpuFrom = cpuSnapshot();
         void target?.mark();
       }
       while (next < total && scheduled(next) <= now) {
@@ -281,6 +286,7 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void): Prom
       await new Promise((r) => setTimeout(r, 20));
     }
     const genU = genElu ? performance.eventLoopUtilization(genElu).utilization : 0;
+    const cpu = cpuSplit(cpuFrom, cpuSnapshot(), measured);
     clearInterval(progress);
     log(`drained in ${((performance.now() - drainStart) / 1000).toFixed(2)} s; max client send buffer ${(maxBuffered / 1024).toFixed(0)} KiB`);
     let ts: TargetStats | undefined;
@@ -341,6 +347,15 @@ export async function runLoad(o: LoadOptions, log: (line: string) => void): Prom
       target_heap_peak_mb: ts && o.thread === 'worker' ? ts.heap_peak_mb : null,
       process_rss_peak_mb: ts?.rss_peak_mb ?? null,
       setup_s: r2(setupS)!,
+      cpu: cpu && {
+        ...cpu,
+        // The two threads' busy time (ELU x window) per message, next to the processes' CPU time.
+        us_per_msg: {
+          ...cpu.us_per_msg,
+          gen_thread: Math.round(((genU * cpu.window_s * 1e6) / measured) * 10) / 10,
+          target_thread: ts?.elu == null ? null : Math.round(((ts.elu * cpu.window_s * 1e6) / measured) * 10) / 10,
+        },
+      },
     };
   } finally {
     process.off('SIGINT', onSignal);

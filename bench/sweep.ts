@@ -120,6 +120,7 @@ interface Step {
   readonly target_elu?: number | null;
   readonly target_eld_max_ms?: number | null;
   readonly process_rss_peak_mb?: number | null;
+  readonly cpu?: LoadResult['cpu'];
 }
 
 function judge(o: SweepOptions, rate: number, r: LoadResult | { error: string }): Step {
@@ -145,6 +146,7 @@ function judge(o: SweepOptions, rate: number, r: LoadResult | { error: string })
     target_elu: r.target_elu,
     target_eld_max_ms: r.target_eld_max_ms,
     process_rss_peak_mb: r.process_rss_peak_mb,
+    cpu: r.cpu,
   };
 }
 
@@ -158,7 +160,7 @@ async function ladder(o: SweepOptions, target: 'relay' | 'server') {
     }
     if (!s) throw new Error('unreachable');
     steps.push(s);
-    log(`${target}@${rate}: ${s.pass ? 'PASS' : 'FAIL'} (${s.why}; p50 ${s.p50_ms ?? '-'} ms, p99 ${s.p99_ms ?? '-'} ms, delivered ${s.delivered_per_s ?? '-'}/s, gen lag p99 ${s.gen_lag_p99_ms ?? '-'} ms, target ELU ${s.target_elu ?? '-'})`);
+    log(`${target}@${rate}: ${s.pass ? 'PASS' : 'FAIL'} (${s.why}; p50 ${s.p50_ms ?? '-'} ms, p99 ${s.p99_ms ?? '-'} ms, delivered ${s.delivered_per_s ?? '-'}/s, gen lag p99 ${s.gen_lag_p99_ms ?? '-'} ms, target ELU ${s.target_elu ?? '-'}${s.cpu ? `, cores: machine ${s.cpu.machine_cores}, postgres ${s.cpu.postgres_cores}` : ''})`);
     return s.pass;
   };
   let best: number | null = null;
