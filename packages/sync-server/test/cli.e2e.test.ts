@@ -84,6 +84,10 @@ describe('the CLI, as the README shows it', () => {
         if (bg) {
           background.push(p);
           await waitForOutput(p, /watching/i);
+          // One profile is one device: a second command on it while the watcher runs is refused, not run on a copy of its MLS state.
+          const second = run([...args.slice(0, args.indexOf('watch')), 'history', 'alice'], s.url);
+          expect(await second.done, second.out()).toBe(1);
+          expect(second.out()).toMatch(/^error: conflict: profile .* is in use by another tidings command/m);
           continue;
         }
         const code = await p.done;

@@ -1,6 +1,7 @@
-/** Saved credentials: `<profile>/credentials.json`, readable by the owner only (0600). */
+/** Saved credentials: `<profile>/credentials.json`, readable by the owner only (0600); and the lock that keeps a profile to one process. */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { ErrorCode, TidingsError, parseDeviceId, parseUserId } from '@tidings/shared';
 import type { Credentials } from '../api/http-api.js';
 
@@ -45,5 +46,46 @@ export async function loadProfile(dir: string): Promise<Profile> {
     };
   } catch (error) {
     throw new TidingsError(ErrorCode.InvalidArgument, `${file(dir)} is corrupt (${String(error)}); log in again`);
+  }
+}
+
+/**
+ * A profile is one device, and one process at a time may run it: two processes would load the same
+ * MLS state, reuse a ratchet generation and make messages nobody can read. The lock is a directory
+ * inside the profile (proper-lockfile), refreshed while held; one left by a process that died goes
+ * stale after PROFILE_LOCK_STALE_MS and is then taken over.
+ */
+export const PROFILE_LOCK_STALE_MS = 10_000;
+
+export interface ProfileLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Lock `dir` for this process, or fail with `conflict` if another process holds it. If the lock was
+ * refreshed too late (the machine slept past PROFILE_LOCK_STALE_MS), it is taken again when nobody
+ * else took it meanwhile; `onLost` is called when somebody did.
+ */
+export async function lockProfile(dir: string, onLost: (error: TidingsError) => void): Promise<ProfileLock> {
+  let release = await acquire(dir, (error) => {
+    acquire(dir, () => onLost(lost(dir, error))).then(
+      (again) => (release = again),
+      () => onLost(lost(dir, error)),
+    );
+  });
+  return { release: () => release().catch(() => undefined) };
+}
+
+const lost = (dir: string, error: Error): TidingsError =>
+  new TidingsError(ErrorCode.Conflict, `lost the lock on profile ${dir} to another tidings command (${error.message})`);
+
+async function acquire(dir: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
+  try {
+    return await lockfile.lock(dir, { lockfilePath: join(dir, 'lock'), stale: PROFILE_LOCK_STALE_MS, retries: 0, onCompromised });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new TidingsError(ErrorCode.Conflict, `profile ${dir} is in use by another tidings command (one profile is one device); stop it first, e.g. its watch`);
+    }
+    throw new TidingsError(ErrorCode.Internal, `cannot lock profile ${dir}: ${String(error)}`);
   }
 }

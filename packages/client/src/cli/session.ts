@@ -15,13 +15,13 @@ import type { LogFields, Logger } from '../runtime/logger.js';
 import { openMemoryReplica } from '../node.js';
 import { TidingsClient } from '../sync/client.js';
 import { NodeWebSocketTransport } from '../transport/node-ws.js';
-import type { Profile } from './profile.js';
+import { lockProfile, type Profile } from './profile.js';
 
 export interface Session {
   readonly client: TidingsClient;
   readonly api: HttpApi;
   readonly profile: Profile;
-  /** Rejects with the first fatal error (bad token, revoked device); never resolves. */
+  /** Rejects with the first fatal error (bad token, revoked device, the profile's lock lost); never resolves. */
   readonly fatal: Promise<never>;
 }
 
@@ -48,6 +48,25 @@ const stderrLogger: Logger = { debug: line('debug'), info: line('info'), warn: l
 const snapshotFile = (dir: string): string => join(dir, 'replica.json');
 
 export async function withSession<T>(profile: Profile, dir: string, run: (session: Session) => Promise<T>): Promise<T> {
+  let failFatal: (error: TidingsError) => void = () => {};
+  const fatal = new Promise<never>((_, reject) => (failFatal = reject));
+  fatal.catch(() => {}); // observed by callers that race it
+  // Held from before the snapshot is read until after it is written back.
+  const lock = await lockProfile(dir, (error) => failFatal(error));
+  try {
+    return await runSession(profile, dir, fatal, failFatal, run);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runSession<T>(
+  profile: Profile,
+  dir: string,
+  fatal: Promise<never>,
+  failFatal: (error: TidingsError) => void,
+  run: (session: Session) => Promise<T>,
+): Promise<T> {
   // The deployment's ciphersuite (GET /v1/config); one this client cannot run fails here as unsupported_suite.
   const suite = parseSuiteName((await apiFor(profile).serverConfig()).mlsSuite);
   const replica = await openMemoryReplica(`tidings-${profile.userId}-${profile.deviceId}`);
@@ -64,12 +83,9 @@ export async function withSession<T>(profile: Profile, dir: string, run: (sessio
     envelope: new MlsEnvelope({ suite }),
     ...(process.env.TIDINGS_DEBUG === '1' ? { logger: stderrLogger } : {}),
   });
-  const fatal = new Promise<never>((_, reject) => {
-    client.on('error', (error) => {
-      if (error.code === ErrorCode.Unauthenticated || error.code === ErrorCode.Forbidden) reject(error);
-    });
+  client.on('error', (error) => {
+    if (error.code === ErrorCode.Unauthenticated || error.code === ErrorCode.Forbidden) failFatal(error);
   });
-  fatal.catch(() => {}); // observed by callers that race it
   try {
     client.start();
     return await run({ client, api: apiFor(profile), profile, fatal });
