@@ -20,7 +20,7 @@ import {
 import { openPglite, openPostgres, migrate, type SqlClient } from '../src/index.js';
 import { MIGRATIONS } from '../src/storage/migrations.js';
 import { LogWriter, type CommittedBatch } from '../src/log/writer.js';
-import { readAfter, readBefore } from '../src/log/store.js';
+import { FIND_EXISTING_SQL, readAfter, readBefore } from '../src/log/store.js';
 import { insertConversation, insertMembers } from '../src/conversations/store.js';
 import { freshPostgresDatabase, postgresReachable, STORE_KINDS, type StoreKind } from './support/stores.js';
 
@@ -86,6 +86,24 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
       const db = await store.open();
       expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await migrate(db)).toEqual([]);
+    });
+
+    it('looks retries up through the idempotency index even in a plan made while the log is empty', async () => {
+      // The plan a prepared statement keeps is the generic one, made from the statistics of its time: on a
+      // new database, none. It must still probe the unique index, not scan every entry per batch.
+      const db = await store.open();
+      const plan = await db.transaction(async (tx) => {
+        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+        await tx.query(`PREPARE find_existing_probe(bigint[], bigint[], text[]) AS ${FIND_EXISTING_SQL}`);
+        try {
+          const { rows } = await tx.query<Record<string, string>>("EXPLAIN EXECUTE find_existing_probe('{1}', '{2}', '{k}')");
+          return rows.map((r) => Object.values(r)[0]).join('\n');
+        } finally {
+          await tx.query('DEALLOCATE find_existing_probe');
+        }
+      });
+      expect(plan).toMatch(/Index Scan using entries_idempotency/);
+      expect(plan).not.toMatch(/Seq Scan on entries/);
     });
 
     it('assigns strictly increasing ids in commit order with an unbroken prev chain, even with two writers racing', async () => {
