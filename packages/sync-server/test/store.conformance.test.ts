@@ -20,7 +20,7 @@ import {
 import { openPglite, openPostgres, migrate, type SqlClient } from '../src/index.js';
 import { MIGRATIONS } from '../src/storage/migrations.js';
 import { LogWriter, type CommittedBatch } from '../src/log/writer.js';
-import { FIND_EXISTING_SQL, readAfter, readBefore } from '../src/log/store.js';
+import { FIND_EXISTING_SQL, INSERT_ENTRIES_SQL, SET_EPOCHS_SQL, readAfter, readBefore } from '../src/log/store.js';
 import { insertConversation, insertMembers } from '../src/conversations/store.js';
 import { freshPostgresDatabase, postgresReachable, STORE_KINDS, type StoreKind } from './support/stores.js';
 
@@ -88,22 +88,30 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
       expect(await migrate(db)).toEqual([]);
     });
 
-    it('looks retries up through the idempotency index even in a plan made while the log is empty', async () => {
+    it('plans every statement of a batch on indexes, even the plan made while the log is empty', async () => {
       // The plan a prepared statement keeps is the generic one, made from the statistics of its time: on a
-      // new database, none. It must still probe the unique index, not scan every entry per batch.
+      // new database, none. A batch must still probe indexes, not scan every entry or conversation.
       const db = await store.open();
-      const plan = await db.transaction(async (tx) => {
-        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
-        await tx.query(`PREPARE find_existing_probe(bigint[], bigint[], text[]) AS ${FIND_EXISTING_SQL}`);
-        try {
-          const { rows } = await tx.query<Record<string, string>>("EXPLAIN EXECUTE find_existing_probe('{1}', '{2}', '{k}')");
-          return rows.map((r) => Object.values(r)[0]).join('\n');
-        } finally {
-          await tx.query('DEALLOCATE find_existing_probe');
-        }
-      });
-      expect(plan).toMatch(/Index Scan using entries_idempotency/);
-      expect(plan).not.toMatch(/Seq Scan on entries/);
+      const genericPlan = (sql: string, args: string) =>
+        db.transaction(async (tx) => {
+          await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+          await tx.query(`PREPARE plan_probe AS ${sql}`);
+          try {
+            const { rows } = await tx.query<Record<string, string>>(`EXPLAIN EXECUTE plan_probe${args}`);
+            return rows.map((r) => Object.values(r)[0]).join('\n');
+          } finally {
+            await tx.query('DEALLOCATE plan_probe');
+          }
+        });
+      const find = await genericPlan(FIND_EXISTING_SQL, "('{1}', '{2}', '{k}')");
+      expect(find).toMatch(/Index Scan using entries_idempotency/);
+      const insert = await genericPlan(INSERT_ENTRIES_SQL, "('{1}', '{2}', '{0}', '{3}', '{4}', '{k}', '{1}', '{1}', '{1}', '{0}', '\\x00', '{1}', '{2}')");
+      const epochs = await genericPlan(SET_EPOCHS_SQL, "('{1}', '{2}')");
+      for (const plan of [find, insert, epochs]) {
+        expect(plan).not.toMatch(/Seq Scan on (entries|conversations)/);
+      }
+      expect(insert).toMatch(/Index Scan on conversations_pkey|Index Scan using conversations_pkey/);
+      expect(epochs).toMatch(/Index Scan on conversations_pkey|Index Scan using conversations_pkey/);
     });
 
     it('assigns strictly increasing ids in commit order with an unbroken prev chain, even with two writers racing', async () => {

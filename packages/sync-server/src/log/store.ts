@@ -60,10 +60,18 @@ export async function lockConversations(tx: SqlExecutor, ids: readonly Conversat
   );
 }
 
+/**
+ * The `c.id = ANY(...)` beside the join condition (SET_EPOCHS_SQL, INSERT_ENTRIES_SQL) repeats it for the
+ * planner: without it the plan cached on a new database (as for FIND_EXISTING_SQL below) is a hash join
+ * over a sequential scan of every conversation; with it, a lookup in the primary key.
+ */
+export const SET_EPOCHS_SQL =
+  'UPDATE conversations c SET mls_epoch = x.e FROM unnest($1::bigint[], $2::bigint[]) AS x(id, e) WHERE c.id = x.id AND c.id = ANY($1::bigint[])';
+
 /** Record conversations' new MLS epochs (after Commits in a batch). */
 export async function setEpochs(tx: SqlExecutor, epochs: ReadonlyMap<ConversationId, bigint>): Promise<void> {
   if (epochs.size === 0) return;
-  await tx.query('UPDATE conversations c SET mls_epoch = x.e FROM unnest($1::bigint[], $2::bigint[]) AS x(id, e) WHERE c.id = x.id', [
+  await tx.query(SET_EPOCHS_SQL, [
     [...epochs.keys()].map(str),
     [...epochs.values()].map(str),
   ]);
@@ -127,6 +135,14 @@ export async function findExisting(tx: SqlExecutor, items: readonly NewEntry[]):
 export const idempotencyKey = (e: Pick<NewEntry, 'conversationId' | 'senderDeviceId' | 'clientMsgId'>): string =>
   `${e.conversationId}:${e.senderDeviceId}:${e.clientMsgId}`;
 
+export const INSERT_ENTRIES_SQL = `WITH ins AS (
+  INSERT INTO entries (${ENTRY_COLUMNS})
+  SELECT c, i, p, u, d, m, t, substring($11::bytea FROM o FOR l), ts
+    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::smallint[], $8::int[], $9::int[], $10::bigint[])
+      AS x(c, i, p, u, d, m, t, o, l, ts)
+)
+UPDATE conversations c SET last_id = x.l FROM unnest($12::bigint[], $13::bigint[]) AS x(id, l) WHERE c.id = x.id AND c.id = ANY($12::bigint[])`;
+
 /**
  * Insert entries (ids already assigned) and move each conversation's last_id: one statement (one round trip) for any batch size.
  * The bodies travel as one binary parameter cut apart in SQL: a `bytea[]` parameter would be sent as text, every byte
@@ -145,13 +161,7 @@ export async function insertEntries(tx: SqlExecutor, entries: readonly Entry[]):
     at += e.body.length;
   }
   await tx.query(
-    `WITH ins AS (
-       INSERT INTO entries (${ENTRY_COLUMNS})
-       SELECT c, i, p, u, d, m, t, substring($11::bytea FROM o FOR l), ts
-         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::smallint[], $8::int[], $9::int[], $10::bigint[])
-           AS x(c, i, p, u, d, m, t, o, l, ts)
-     )
-     UPDATE conversations c SET last_id = x.l FROM unnest($12::bigint[], $13::bigint[]) AS x(id, l) WHERE c.id = x.id`,
+    INSERT_ENTRIES_SQL,
     [
       entries.map((e) => str(e.conversationId)),
       entries.map((e) => str(e.id)),
