@@ -20,7 +20,7 @@ import {
 import { openPglite, openPostgres, migrate, type SqlClient } from '../src/index.js';
 import { MIGRATIONS } from '../src/storage/migrations.js';
 import { LogWriter, type CommittedBatch } from '../src/log/writer.js';
-import { FIND_EXISTING_SQL, INSERT_ENTRIES_SQL, SET_EPOCHS_SQL, readAfter, readBefore } from '../src/log/store.js';
+import { ACTIVE_MEMBERS_SQL, FIND_EXISTING_SQL, INSERT_ENTRIES_SQL, LOCK_CONVERSATIONS_SQL, SET_EPOCHS_SQL, readAfter, readBefore } from '../src/log/store.js';
 import { insertConversation, insertMembers } from '../src/conversations/store.js';
 import { freshPostgresDatabase, postgresReachable, STORE_KINDS, type StoreKind } from './support/stores.js';
 
@@ -107,9 +107,13 @@ describe.each(STORE_KINDS)('server store conformance: %s', (kind) => {
       expect(find).toMatch(/Index Scan using entries_idempotency/);
       const insert = await genericPlan(INSERT_ENTRIES_SQL, "('{1}', '{2}', '{0}', '{3}', '{4}', '{k}', '{1}', '{1}', '{1}', '{0}', '\\x00', '{1}', '{2}')");
       const epochs = await genericPlan(SET_EPOCHS_SQL, "('{1}', '{2}')");
-      for (const plan of [find, insert, epochs]) {
-        expect(plan).not.toMatch(/Seq Scan on (entries|conversations)/);
+      const lock = await genericPlan(LOCK_CONVERSATIONS_SQL, "('{1}')");
+      const members = await genericPlan(ACTIVE_MEMBERS_SQL, "('{1}')");
+      for (const plan of [find, insert, epochs, lock, members]) {
+        expect(plan).not.toMatch(/Seq Scan on (entries|conversations|members)/);
       }
+      expect(lock).toMatch(/conversations_pkey/);
+      expect(members).toMatch(/members_pkey/);
       expect(insert).toMatch(/Index Scan on conversations_pkey|Index Scan using conversations_pkey/);
       expect(epochs).toMatch(/Index Scan on conversations_pkey|Index Scan using conversations_pkey/);
     });

@@ -48,11 +48,14 @@ export interface LockedConversation {
   mlsEpoch: bigint | null;
 }
 
+export const LOCK_CONVERSATIONS_SQL = 'SELECT id, last_id, mls_epoch FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE';
+export const ACTIVE_MEMBERS_SQL = 'SELECT conversation_id, user_id FROM members WHERE conversation_id = ANY($1::bigint[]) AND until_id IS NULL';
+
 /** Lock conversation rows (in id order, so concurrent batches cannot deadlock) and read last_id and the MLS epoch. */
 export async function lockConversations(tx: SqlExecutor, ids: readonly ConversationId[]): Promise<Map<ConversationId, LockedConversation>> {
   const sorted = [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const { rows } = await tx.query<{ id: unknown; last_id: unknown; mls_epoch: unknown }>(
-    'SELECT id, last_id, mls_epoch FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+    LOCK_CONVERSATIONS_SQL,
     [sorted.map(str)],
   );
   return new Map(
@@ -83,7 +86,7 @@ export async function activeMembers(
   ids: readonly ConversationId[],
 ): Promise<Map<ConversationId, Set<UserId>>> {
   const { rows } = await tx.query<{ conversation_id: unknown; user_id: unknown }>(
-    'SELECT conversation_id, user_id FROM members WHERE conversation_id = ANY($1::bigint[]) AND until_id IS NULL',
+    ACTIVE_MEMBERS_SQL,
     [[...new Set(ids)].map(str)],
   );
   const out = new Map<ConversationId, Set<UserId>>();
