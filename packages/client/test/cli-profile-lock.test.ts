@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TidingsError } from '@tidings/shared';
 import { PROFILE_LOCK_STALE_MS, lockProfile } from '../src/cli/profile.js';
 
@@ -30,6 +30,23 @@ describe('the profile lock', () => {
     const lock = await lockProfile(dir, () => {});
     expect((await stat(join(dir, 'lock'))).mtimeMs).toBeGreaterThan(old.getTime());
     await lock.release();
+  });
+
+  it('keeps the lock through a refresh that came too late (the machine slept) when nobody else took it', { timeout: 20_000 }, async () => {
+    let lostWith: TidingsError | undefined;
+    const lock = await lockProfile(dir, (error) => (lostWith = error));
+    try {
+      // The clock jumps past the stale bound, as after a sleep; the next refresh (every stale / 2) finds itself late.
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3 * PROFILE_LOCK_STALE_MS });
+      await new Promise((r) => setTimeout(r, PROFILE_LOCK_STALE_MS / 2 + 1000));
+      expect(lostWith).toBeUndefined();
+      // Still held by this process: another holder is refused.
+      await expect(lockProfile(dir, () => {})).rejects.toMatchObject({ code: 'conflict' });
+    } finally {
+      vi.useRealTimers();
+      await lock.release();
+    }
+    await (await lockProfile(dir, () => {})).release();
   });
 
   it('reports the lock lost when another process took it while it was held', { timeout: 20_000 }, async () => {

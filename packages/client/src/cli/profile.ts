@@ -62,17 +62,13 @@ export interface ProfileLock {
 }
 
 /**
- * Lock `dir` for this process, or fail with `conflict` if another process holds it. If the lock was
- * refreshed too late (the machine slept past PROFILE_LOCK_STALE_MS), it is taken again when nobody
- * else took it meanwhile; `onLost` is called when somebody did.
+ * Lock `dir` for this process, or fail with `conflict` if another process holds it. A refresh that
+ * comes late (the machine slept past PROFILE_LOCK_STALE_MS) keeps the lock if nobody took it
+ * meanwhile (proper-lockfile checks the lock's mtime is still its own); `onLost` is called if
+ * somebody did.
  */
 export async function lockProfile(dir: string, onLost: (error: TidingsError) => void): Promise<ProfileLock> {
-  let release = await acquire(dir, (error) => {
-    acquire(dir, () => onLost(lost(dir, error))).then(
-      (again) => (release = again),
-      () => onLost(lost(dir, error)),
-    );
-  });
+  const release = await acquire(dir, (error) => onLost(lost(dir, error)));
   return { release: () => release().catch(() => undefined) };
 }
 
