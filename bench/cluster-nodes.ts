@@ -8,13 +8,14 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, realpathSync, symlinkSync, mkdirSync, existsSync } from 'node:fs';
+import { readdirSync, realpathSync, symlinkSync, mkdirSync, existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgres, type SqlClient } from '@tidings/sync-server';
+import { machineJiffies, procCpuMs } from './cpu.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORKTREE_MAIN = path.join(ROOT, 'packages/sync-server/src/main.ts');
@@ -49,8 +50,6 @@ export async function serverSnapshot(rev: string): Promise<{ main: string; commi
   }
   return { main: path.join(dir, 'packages/sync-server/src/main.ts'), commit, remove: () => rm(dir, { recursive: true, force: true }) };
 }
-/** Clock ticks per second for /proc/<pid>/stat (USER_HZ). */
-const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 export interface NodeProc {
   readonly index: number;
@@ -260,37 +259,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   }
 }
 
-// ---- /proc readings ----
-
-/** utime + stime of a process (all its threads), in ms; undefined when it is gone or unreadable. */
-export function procCpuMs(pid: number): number | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // after "pid (comm) ": f[0] is field 3 (state); utime is field 14, stime field 15
-    return ((Number(f[11]) + Number(f[12])) * 1000) / HZ;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Resident set size of a process in MiB (VmRSS). */
-export function procRssMb(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whole-machine CPU jiffies from /proc/stat: busy (all but idle and iowait) and total. */
-export function machineJiffies(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
-  return { busy: total - v[3]! - v[4]!, total };
-}
+// ---- /proc readings (bench/cpu.ts) ----
 
 export interface CpuSnapshot {
   readonly at: number;

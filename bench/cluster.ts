@@ -31,7 +31,8 @@ import { startProxy } from '../packages/sync-server/src/cluster/proxy.js';
 import { UsageError, num, parseFlags } from './args.js';
 import { MIN_BODY_BYTES, ServerPeer, openDm, pool, register, type Account, type PeerEvents } from './load-client.js';
 import { DEFAULT_DATABASE_URL } from './target.js';
-import { cpuUse, procRssMb, serverSnapshot, snapshot, startCluster, type Cluster, type CpuSnapshot, type CpuUse } from './cluster-nodes.js';
+import { cpuUse, serverSnapshot, snapshot, startCluster, type Cluster, type CpuSnapshot, type CpuUse } from './cluster-nodes.js';
+import { procRssMb } from './cpu.js';
 
 const USAGE = `usage: tsx bench/cluster.ts [--nodes 1,2,3] [--pairs N] [--rate MSGS_PER_S] [--duration S] [--warmup S] [--size BYTES]
                             [--sweep R1,R2,...] [--step-duration S] [--max-p99 MS]
