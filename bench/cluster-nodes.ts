@@ -200,6 +200,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
           REDIS_URL: o.redisUrl,
           REDIS_PREFIX: redisPrefix,
           LOG_LEVEL: 'warn',
+          RATE_LIMIT: 'off', // load from one address, as bench/server-proc.ts does
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
