@@ -9,7 +9,7 @@ import { EntryType, peekMlsHeader, type ConversationId, type Entry, type EntryId
 import { bytesEqual } from '../e2ee/bytes.js';
 import { isE2eeError } from '../e2ee/errors.js';
 import type { MlsGroup, PendingCommit } from '../e2ee/group.js';
-import type { MessageContent } from '../model/message.js';
+import { isMessageType, type MessageContent } from '../model/message.js';
 import { parseSystemEvent } from '../model/system-event.js';
 import type { OpenedEntry } from '../replica/replica.js';
 import type { GroupCache } from './groups.js';
@@ -39,9 +39,6 @@ export interface CommitEvents {
 
 const unreadable = (reason: string): MessageContent => ({ kind: 'unreadable', reason });
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** Entries that become message rows: opening them has no effect beyond the group's ratchet, so their checks can wait. */
-const isMessage = (type: EntryType): boolean => type === EntryType.Text || type === EntryType.Media || type === EntryType.Document;
 
 function epochOf(body: Uint8Array): bigint | undefined {
   try {
@@ -85,7 +82,8 @@ export class LogReader {
         let runStart = -1; // index of the first entry opened unchecked, if any are
         for (let i = 0; i < entries.length; i++) {
           const entry = entries[i]!;
-          if (verifyLater && isMessage(entry.type)) {
+          // A message's opening changes nothing but the group's ratchet, so its check can wait (unlike a Commit or state).
+          if (verifyLater && isMessageType(entry.type)) {
             if (runStart < 0) runStart = i;
             out.push({ entry, content: await this.message(conversationId, entry, false, ratcheted, unchecked) });
             continue;

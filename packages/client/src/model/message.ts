@@ -100,6 +100,8 @@ export const committedSeq = (id: EntryId | bigint): string => id.toString().padS
 /** The seq of a pending message: sorts after every committed one, in local time order. */
 export const pendingSeq = (localTime: number): string => `~${String(localTime).padStart(TIME_DIGITS, '0')}`;
 
-const COUNTABLE: ReadonlySet<EntryType> = new Set([EntryType.Text, EntryType.Media, EntryType.Document]);
+const MESSAGE_TYPES: ReadonlySet<EntryType> = new Set([EntryType.Text, EntryType.Media, EntryType.Document]);
+/** Whether entries of this type are messages people wrote (rows of a conversation), not System events, Commits or shared state. */
+export const isMessageType = (type: EntryType): boolean => MESSAGE_TYPES.has(type);
 /** Whether an entry type counts toward unread: messages people wrote, not System events. */
-export const isCountable = (type: EntryType): boolean => COUNTABLE.has(type);
+export const isCountable = isMessageType;
