@@ -6,7 +6,7 @@
  *   - `awaited`: each decrypt checks its signature before the next starts
  *     (one thread, the catch-up path before 1b5eba8);
  *   - `deferred`: pages of --page messages opened with `verifyLater`, the
- *     checks running on libuv's thread pool meanwhile, `verifyPending()`
+ *     checks running on a worker thread meanwhile (verify-pool.ts), `verifyPending()`
  *     awaited at the end of each page.
  * For each: messages/s of wall time and µs of this thread per message (event
  * loop utilisation), median round. Sealing is outside the measured window.

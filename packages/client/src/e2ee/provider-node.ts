@@ -28,6 +28,7 @@ import {
 import hkdf from 'futoin-hkdf';
 import type { Ciphersuite, CiphersuiteImpl, CryptoProvider, Hash, Kdf, Rng } from 'ts-mls';
 import { toHex } from './bytes.js';
+import { VerifyPool } from './verify-pool.js';
 import { AEAD_TAG_BYTES, KeyCache, ed25519Pkcs8, ed25519Spki, referenceImpl, withAead, type AeadPrimitive, type ConcurrentSignature } from './provider.js';
 
 /** A Node Buffer as a plain Uint8Array over the same bytes (Buffer's `slice` is a view; Uint8Array's copies). */
@@ -106,6 +107,9 @@ function makeAead(): AeadPrimitive {
   };
 }
 
+/** One pool for the process, started on the first deferred check. */
+let verifyPool: VerifyPool | undefined;
+
 function makeEd25519(): ConcurrentSignature {
   const signers = new KeyCache<KeyObject>();
   const verifiers = new KeyCache<KeyObject | null>();
@@ -131,18 +135,8 @@ function makeEd25519(): ConcurrentSignature {
         return false;
       }
     },
-    // The same check on libuv's thread pool (node:crypto's verify with a callback), so the caller's thread goes on meanwhile.
-    verifyConcurrently(publicKey, message, signature) {
-      const key = verifier(publicKey);
-      if (key === null) return Promise.resolve(false);
-      return new Promise((resolve) => {
-        try {
-          edVerify(null, message, key, signature, (error, ok) => resolve(error === null && ok));
-        } catch {
-          resolve(false);
-        }
-      });
-    },
+    // The same check off this thread: batched with the turn's other checks to a worker (verify-pool.ts).
+    verifyConcurrently: (publicKey, message, signature) => (verifyPool ??= new VerifyPool()).verify(publicKey, message, signature),
     async keygen() {
       const { publicKey, privateKey } = generateKeyPairSync('ed25519');
       const jwk = publicKey.export({ format: 'jwk' });

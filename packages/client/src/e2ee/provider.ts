@@ -59,7 +59,7 @@ export function withAead(hpke: Hpke, aead: AeadPrimitive): Hpke {
 
 /**
  * A Signature that can also check a signature off the calling thread: in
- * Node, node:crypto's verify with a callback runs on libuv's thread pool.
+ * Node, batched to a worker thread (verify-pool.ts).
  * Used where several checks can overlap with other work (a page of messages,
  * see MlsGroup.decrypt's `verifyLater`); a plain `verify` stays synchronous,
  * which is faster for one check that is awaited at once.
