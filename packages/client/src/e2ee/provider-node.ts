@@ -147,7 +147,31 @@ function makeEd25519(): ConcurrentSignature {
   };
 }
 
-const rng: Rng = { randomBytes: (n) => randomFillSync(new Uint8Array(n)) };
+/** Bytes of node:crypto's CSPRNG drawn at once for small requests. */
+export const RNG_POOL_BYTES = 4096;
+/** Requests larger than this skip the pool. */
+const RNG_POOL_MAX_REQUEST = 64;
+let rngPool = new Uint8Array(0);
+let rngAt = 0;
+
+/**
+ * node:crypto's CSPRNG, drawn 4 KiB at a time for small requests: ts-mls asks for 4 bytes per
+ * message sealed (its reuse guard), and one synchronous randomFillSync costs more than the
+ * bytes. Each byte is handed out once and zeroed in the pool as it leaves.
+ */
+const rng: Rng = {
+  randomBytes(n) {
+    if (n > RNG_POOL_MAX_REQUEST) return randomFillSync(new Uint8Array(n));
+    if (rngAt + n > rngPool.length) {
+      rngPool = randomFillSync(new Uint8Array(RNG_POOL_BYTES));
+      rngAt = 0;
+    }
+    const out = rngPool.slice(rngAt, rngAt + n);
+    rngPool.fill(0, rngAt, rngAt + n);
+    rngAt += n;
+    return out;
+  },
+};
 
 async function getCiphersuiteImpl(cs: Ciphersuite): Promise<CiphersuiteImpl> {
   const base = await referenceImpl(cs);

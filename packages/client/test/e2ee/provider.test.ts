@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { defaultCryptoProvider, getCiphersuiteFromName, type CiphersuiteImpl } from 'ts-mls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAST_PROVIDER_NAME } from '#e2ee-fast-provider';
-import { fastCryptoProvider as nodeProvider } from '../../src/e2ee/provider-node.js';
+import { RNG_POOL_BYTES, fastCryptoProvider as nodeProvider } from '../../src/e2ee/provider-node.js';
 import { providerOf } from '../../src/e2ee/provider.js';
 import { fastCryptoProvider as webProvider } from '../../src/e2ee/provider-web.js';
 import { DEFAULT_SUITE, MlsGroup, isE2eeError, loadSuite } from '../../src/e2ee/index.js';
@@ -117,6 +117,22 @@ describe('fast CryptoProviders agree with ts-mls default', () => {
       }
     });
   }
+
+  it('node: random bytes come from a pool that never hands out a byte twice, across refills', () => {
+    const rng = (fast['node'] as CiphersuiteImpl).rng;
+    for (const n of [0, 1, 4, 32, 64, 65, 200, RNG_POOL_BYTES + 1]) expect(rng.randomBytes(n).length).toBe(n);
+    // Several pools' worth in small draws: each draw is fresh bytes, not zeros and not a repeat of an earlier one.
+    const draws = Array.from({ length: (3 * RNG_POOL_BYTES) / 16 + 7 }, () => rng.randomBytes(16));
+    expect(new Set(draws.map(hex)).size).toBe(draws.length);
+    expect(draws.some((d) => d.every((b) => b === 0))).toBe(false);
+    const seen = new Set<number>();
+    for (let i = 0; i < 8192; i++) for (const b of rng.randomBytes(8)) seen.add(b);
+    expect(seen.size).toBe(256);
+    // Each draw is its own copy: changing one changes nothing handed out later.
+    const a = rng.randomBytes(4);
+    a.fill(0xee);
+    expect(hex(rng.randomBytes(4))).not.toBe('eeeeeeee');
+  });
 });
 
 describe('MLS messages cross providers', () => {
