@@ -19,10 +19,11 @@ const ALICE = 10n as UserId;
 const BOB = 20n as UserId;
 
 /**
- * A database whose first members read answers after `slowMs`, every later one at
- * once. Every acked position counts as moved (the receipts upsert returns its input).
+ * A database whose first members read answers after `slow` (ms, or once the promise
+ * resolves), every later one at once. Every acked position counts as moved (the
+ * receipts upsert returns its input).
  */
-function fakeDb(slowMs: number): SqlClient {
+function fakeDb(slow: number | Promise<void>): SqlClient {
   let membersReads = 0;
   const query = async (text: string, params: readonly unknown[] = []): Promise<{ rows: Record<string, unknown>[] }> => {
     if (text.includes('INSERT INTO receipts')) {
@@ -30,7 +31,7 @@ function fakeDb(slowMs: number): SqlClient {
       return { rows: c!.map((_, i) => ({ conversation_id: c![i], user_id: u![i], delivered_upto: d![i], read_upto: r![i] })) };
     }
     if (text.includes('FROM members')) {
-      if (membersReads++ === 0) await new Promise((r) => setTimeout(r, slowMs));
+      if (membersReads++ === 0) await (typeof slow === 'number' ? new Promise((r) => setTimeout(r, slow)) : slow);
       return { rows: [ALICE, BOB].map((u) => ({ conversation_id: String(CONV), user_id: String(u) })) };
     }
     if (text.includes('FROM users')) return { rows: [ALICE, BOB].map((u) => ({ id: String(u), read_receipts: true, show_last_seen: true })) };
@@ -70,6 +71,22 @@ describe('receipt publishing', () => {
       { userId: BOB, delivered: 5n, read: 0n },
       { userId: BOB, delivered: 5n, read: 5n },
     ]);
+  });
+
+  it('keeps flushing after a timer fires with nothing left to write (its acks taken by the running flush)', async () => {
+    let release!: () => void;
+    const db = fakeDb(new Promise<void>((r) => (release = r)));
+    const { switchboard, toAlice } = recordingSwitchboard();
+    const receipts = receiptsOver(db, switchboard);
+    ack(receipts, 5n, 0n);
+    await sleep(RECEIPT_FLUSH_MS * 3); // flush 1 runs; its publish waits on the members read
+    ack(receipts, 5n, 0n); // a second device's ack: pending, with a timer of its own
+    release(); // the running loop takes that ack at once, long before its timer fires...
+    await sleep(RECEIPT_FLUSH_MS * 3); // ...which then finds nothing pending
+    ack(receipts, 5n, 5n); // bob reads: the writer's own timer must flush this (no close())
+    await sleep(RECEIPT_FLUSH_MS * 4);
+    expect(toAlice.map((items) => items.find((i) => i.userId === BOB))).toContainEqual({ userId: BOB, delivered: 5n, read: 5n });
+    await receipts.close();
   });
 
   it('merges what is acked while a publish runs into one flush with the newest positions', async () => {

@@ -46,7 +46,7 @@ export class ReceiptWriter {
     this.pending.set(key, prev ? { ...prev, delivered: max(prev.delivered, delivered), read: max(prev.read, read) } : { conversationId, userId, delivered, read });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.running ??= this.run();
+      this.start();
     }, RECEIPT_FLUSH_MS);
   }
 
@@ -56,27 +56,38 @@ export class ReceiptWriter {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
-      this.running ??= this.run();
+      this.start();
     }
     while (this.running) await this.running;
   }
 
-  private async run(): Promise<void> {
-    try {
-      while (this.pending.size > 0) {
-        const batch = [...this.pending.values()];
-        this.pending = new Map();
-        try {
-          const moved = await advanceReceipts(this.opts.db, batch, this.opts.clock());
-          this.opts.onFlush?.(batch.length);
-          if (moved.length > 0) await this.opts.onAdvanced(moved);
-        } catch (err) {
-          // Receipts are advisory positions; the client re-acks on its next catch-up.
-          this.opts.logger.warn({ err, size: batch.length }, 'receipt flush failed');
-        }
-      }
-    } finally {
+  /**
+   * Starts the flush loop unless it runs. `running` is cleared in a promise
+   * reaction, never synchronously: with `this.running ??= this.run()` and a
+   * `finally` inside run(), a timer that fired with nothing pending (its acks
+   * already taken by the running loop) cleared `running` before it was
+   * assigned, left a finished promise there, and every later ack waited for
+   * ever (a read tick that never came, client.e2e on Postgres under load).
+   */
+  private start(): void {
+    if (this.running || this.pending.size === 0) return;
+    this.running = this.run().finally(() => {
       this.running = undefined;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending.values()];
+      this.pending = new Map();
+      try {
+        const moved = await advanceReceipts(this.opts.db, batch, this.opts.clock());
+        this.opts.onFlush?.(batch.length);
+        if (moved.length > 0) await this.opts.onAdvanced(moved);
+      } catch (err) {
+        // Receipts are advisory positions; the client re-acks on its next catch-up.
+        this.opts.logger.warn({ err, size: batch.length }, 'receipt flush failed');
+      }
     }
   }
 }
