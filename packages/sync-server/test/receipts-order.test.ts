@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeServerFrame, type ConversationId, type EntryId, type ReceiptItem, type UserId } from '@tidings/shared';
 import { PrivacyStore } from '../src/privacy/settings.js';
 import { Receipts } from '../src/receipts/service.js';
-import { RECEIPT_FLUSH_MS } from '../src/receipts/writer.js';
+import { RECEIPT_FLUSH_MS, RECEIPT_RETRY_MS } from '../src/receipts/writer.js';
 import type { SqlClient } from '../src/storage/sql.js';
 import type { Switchboard } from '../src/switchboard/port.js';
 
@@ -23,10 +23,11 @@ const BOB = 20n as UserId;
  * resolves), every later one at once. Every acked position counts as moved (the
  * receipts upsert returns its input).
  */
-function fakeDb(slow: number | Promise<void>): SqlClient {
+function fakeDb(slow: number | Promise<void>, refuseWrite: () => boolean = () => false): SqlClient {
   let membersReads = 0;
   const query = async (text: string, params: readonly unknown[] = []): Promise<{ rows: Record<string, unknown>[] }> => {
     if (text.includes('INSERT INTO receipts')) {
+      if (refuseWrite()) throw new Error('connection refused');
       const [c, u, d, r] = params as string[][];
       return { rows: c!.map((_, i) => ({ conversation_id: c![i], user_id: u![i], delivered_upto: d![i], read_upto: r![i] })) };
     }
@@ -101,5 +102,30 @@ describe('receipt publishing', () => {
       { userId: BOB, delivered: 1n, read: 0n },
       { userId: BOB, delivered: 6n, read: 5n },
     ]);
+  });
+
+  it('a flush the database refused is written on the next try, merged with what came meanwhile', async () => {
+    let refusals = 1;
+    const { switchboard, toAlice } = recordingSwitchboard();
+    const receipts = receiptsOver(fakeDb(0, () => refusals-- > 0), switchboard);
+    ack(receipts, 5n, 0n);
+    await sleep(RECEIPT_FLUSH_MS * 3); // refused
+    ack(receipts, 4n, 4n); // another device, behind on delivery
+    await sleep(RECEIPT_FLUSH_MS * 3);
+    expect(toAlice).toEqual([]); // the retry waits its turn: no write per ack against a database that is down
+    await sleep(RECEIPT_RETRY_MS);
+    // delivered 5 survives from the refused flush, read 4 from the ack that came meanwhile
+    expect(toAlice.map((items) => items.find((i) => i.userId === BOB))).toEqual([{ userId: BOB, delivered: 5n, read: 4n }]);
+    await receipts.close();
+  });
+
+  it('close() gives up on a database that keeps refusing instead of waiting for it', async () => {
+    const { switchboard, toAlice } = recordingSwitchboard();
+    const receipts = receiptsOver(fakeDb(0, () => true), switchboard);
+    ack(receipts, 5n, 0n);
+    await sleep(RECEIPT_FLUSH_MS * 3);
+    const closed = await Promise.race([receipts.close().then(() => 'closed'), sleep(RECEIPT_RETRY_MS / 2).then(() => 'waiting')]);
+    expect(closed).toBe('closed');
+    expect(toAlice).toEqual([]);
   });
 });

@@ -31,6 +31,9 @@ const max = (a: EntryId, b: EntryId): EntryId => (a > b ? a : b);
  */
 export const RECEIPT_FLUSH_MS = 25;
 
+/** How long a flush that failed to write (the database unreachable) waits before the next try, in ms. */
+export const RECEIPT_RETRY_MS = 1000;
+
 export class ReceiptWriter {
   private pending = new Map<string, ReceiptUpdate>();
   private running: Promise<void> | undefined;
@@ -41,13 +44,22 @@ export class ReceiptWriter {
 
   ack(conversationId: ConversationId, userId: UserId, delivered: EntryId, read: EntryId): void {
     if (this.closed || (delivered === 0n && read === 0n)) return;
-    const key = `${conversationId}:${userId}`;
+    this.merge({ conversationId, userId, delivered, read });
+    this.schedule(RECEIPT_FLUSH_MS);
+  }
+
+  private merge(u: ReceiptUpdate): void {
+    const key = `${u.conversationId}:${u.userId}`;
     const prev = this.pending.get(key);
-    this.pending.set(key, prev ? { ...prev, delivered: max(prev.delivered, delivered), read: max(prev.read, read) } : { conversationId, userId, delivered, read });
+    this.pending.set(key, prev ? { ...prev, delivered: max(prev.delivered, u.delivered), read: max(prev.read, u.read) } : u);
+  }
+
+  /** A flush in `ms` unless one is already due (a retry's longer wait holds back the acks that come meanwhile). */
+  private schedule(ms: number): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.start();
-    }, RECEIPT_FLUSH_MS);
+    }, ms);
   }
 
   /** Write what is pending and stop taking acks. */
@@ -80,13 +92,27 @@ export class ReceiptWriter {
     while (this.pending.size > 0) {
       const batch = [...this.pending.values()];
       this.pending = new Map();
+      let moved: ReceiptUpdate[];
       try {
-        const moved = await advanceReceipts(this.opts.db, batch, this.opts.clock());
-        this.opts.onFlush?.(batch.length);
+        moved = await advanceReceipts(this.opts.db, batch, this.opts.clock());
+      } catch (err) {
+        this.opts.logger.warn({ err, size: batch.length }, 'receipt flush failed');
+        // Shutting down: the devices re-ack what the server lacks on their next catch-up.
+        if (this.closed) return;
+        // Kept (merged with what came meanwhile) and written on the next try, so a tick is not lost
+        // to a database blip; until then the positions wait here, one per conversation and user.
+        for (const u of batch) this.merge(u);
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+        this.schedule(RECEIPT_RETRY_MS);
+        return;
+      }
+      this.opts.onFlush?.(batch.length);
+      try {
         if (moved.length > 0) await this.opts.onAdvanced(moved);
       } catch (err) {
-        // Receipts are advisory positions; the client re-acks on its next catch-up.
-        this.opts.logger.warn({ err, size: batch.length }, 'receipt flush failed');
+        // Written, so the positions reach the devices with their next catch-up.
+        this.opts.logger.warn({ err }, 'receipt publish failed');
       }
     }
   }
