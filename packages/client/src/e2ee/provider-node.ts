@@ -107,36 +107,41 @@ function makeAead(): AeadPrimitive {
   };
 }
 
+/** Imported public keys, made on first use (provider.ts, which defines KeyCache, imports this module). */
+let verifiers: KeyCache<KeyObject | null> | undefined;
+const verifier = (publicKey: Uint8Array): KeyObject | null =>
+  (verifiers ??= new KeyCache()).get(toHex(publicKey), () => {
+    try {
+      return createPublicKey({ key: Buffer.from(ed25519Spki(publicKey)), format: 'der', type: 'spki' });
+    } catch {
+      return null; // not an Ed25519 key: every signature under it fails
+    }
+  });
+
+/** An Ed25519 check on this thread, with the public key imported once; false for a bad key, signature or message. */
+export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const key = verifier(publicKey);
+  if (key === null) return false;
+  try {
+    return edVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
 /** One pool for the process, started on the first deferred check. */
 let verifyPool: VerifyPool | undefined;
 
 function makeEd25519(): ConcurrentSignature {
   const signers = new KeyCache<KeyObject>();
-  const verifiers = new KeyCache<KeyObject | null>();
   const signer = (signKey: Uint8Array): KeyObject =>
     // Keyed by a digest, so no copy of the private key lives on as a string.
     signers.get(createHash('sha256').update(signKey).digest('base64'), () => createPrivateKey({ key: Buffer.from(ed25519Pkcs8(signKey)), format: 'der', type: 'pkcs8' }));
-  const verifier = (publicKey: Uint8Array): KeyObject | null =>
-    verifiers.get(toHex(publicKey), () => {
-      try {
-        return createPublicKey({ key: Buffer.from(ed25519Spki(publicKey)), format: 'der', type: 'spki' });
-      } catch {
-        return null; // not an Ed25519 key: every signature under it fails
-      }
-    });
   return {
     sign: async (signKey, message) => plain(edSign(null, message, signer(signKey))),
-    async verify(publicKey, message, signature) {
-      const key = verifier(publicKey);
-      if (key === null) return false;
-      try {
-        return edVerify(null, message, key, signature);
-      } catch {
-        return false;
-      }
-    },
+    verify: async (publicKey, message, signature) => verifyEd25519(publicKey, message, signature),
     // The same check off this thread: batched with the turn's other checks to a worker (verify-pool.ts).
-    verifyConcurrently: (publicKey, message, signature) => (verifyPool ??= new VerifyPool()).verify(publicKey, message, signature),
+    verifyConcurrently: (publicKey, message, signature) => (verifyPool ??= new VerifyPool({ verifyHere: verifyEd25519 })).verify(publicKey, message, signature),
     async keygen() {
       const { publicKey, privateKey } = generateKeyPairSync('ed25519');
       const jwk = publicKey.export({ format: 'jwk' });

@@ -18,8 +18,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
-import { KeyCache, ed25519Spki } from './provider.js';
+import { ed25519Spki } from './provider.js';
 
 /** Checks sent to a worker in one message at most (a full batch leaves at once, before the turn ends). */
 export const VERIFY_BATCH = 64;
@@ -67,8 +66,11 @@ parentPort.on('message', ({ id, lens, data }) => {
 });
 `;
 
+/** The same check on the calling thread (the provider's own), for when no worker can do it. */
+export type VerifyHere = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+
 interface Check {
-  readonly spki: Uint8Array;
+  readonly publicKey: Uint8Array;
   readonly message: Uint8Array;
   readonly signature: Uint8Array;
   readonly resolve: (ok: boolean) => void;
@@ -82,6 +84,7 @@ interface Lane {
 }
 
 export interface VerifyPoolOptions {
+  readonly verifyHere: VerifyHere;
   /** Workers to use (default: one per core beyond the first, at most MAX_VERIFY_WORKERS). */
   readonly workers?: number;
   /** Starts a worker; tests pass one that fails. */
@@ -91,8 +94,8 @@ export interface VerifyPoolOptions {
 export class VerifyPool {
   private readonly size: number;
   private readonly spawn: () => Worker;
+  private readonly verifyHere: VerifyHere;
   private readonly lanes: (Lane | undefined)[];
-  private readonly keys = new KeyCache<KeyObject | null>();
   private pending: Check[] = [];
   private scheduled = false;
   private nextLane = 0;
@@ -100,7 +103,8 @@ export class VerifyPool {
   private failures = 0;
   private closed = false;
 
-  constructor(opts: VerifyPoolOptions = {}) {
+  constructor(opts: VerifyPoolOptions) {
+    this.verifyHere = opts.verifyHere;
     this.size = Math.max(1, Math.min(MAX_VERIFY_WORKERS, opts.workers ?? availableParallelism() - 1));
     this.spawn = opts.spawn ?? (() => new Worker(WORKER_SOURCE, { eval: true }));
     this.lanes = new Array<Lane | undefined>(this.size);
@@ -113,10 +117,9 @@ export class VerifyPool {
 
   /** Checks an Ed25519 signature; resolves false (never rejects) for a bad key, signature or message. */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    const spki = ed25519Spki(publicKey);
-    if (!this.usingWorkers) return Promise.resolve(this.verifyHere(spki, message, signature));
+    if (!this.usingWorkers) return Promise.resolve(this.verifyHere(publicKey, message, signature));
     return new Promise((resolve) => {
-      this.pending.push({ spki, message, signature, resolve });
+      this.pending.push({ publicKey, message, signature, resolve });
       if (this.pending.length >= VERIFY_BATCH) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -144,27 +147,25 @@ export class VerifyPool {
     if (checks.length === 0) return;
     this.pending = [];
     const lane = this.usingWorkers ? this.lane() : undefined;
-    if (!lane) {
-      for (const c of checks) c.resolve(this.verifyHere(c.spki, c.message, c.signature));
-      return;
-    }
+    if (!lane) return this.checkHere(checks);
+    const keys = checks.map((c) => ed25519Spki(c.publicKey));
     const lens = new Uint32Array(checks.length * 3);
     let total = 0;
     checks.forEach((c, i) => {
-      lens[3 * i] = c.spki.length;
+      lens[3 * i] = keys[i]!.length;
       lens[3 * i + 1] = c.signature.length;
       lens[3 * i + 2] = c.message.length;
-      total += c.spki.length + c.signature.length + c.message.length;
+      total += keys[i]!.length + c.signature.length + c.message.length;
     });
     // Copied into one fresh buffer and transferred: a view would take its whole backing buffer along.
     const data = new Uint8Array(total);
     let at = 0;
-    for (const c of checks) {
-      for (const part of [c.spki, c.signature, c.message]) {
-        data.set(part, at);
-        at += part.length;
-      }
-    }
+    checks.forEach((c, i) => {
+      data.set(keys[i]!, at);
+      data.set(c.signature, (at += keys[i]!.length));
+      data.set(c.message, (at += c.signature.length));
+      at += c.message.length;
+    });
     const id = this.nextId++;
     lane.outstanding.set(id, checks);
     lane.worker.ref();
@@ -214,22 +215,10 @@ export class VerifyPool {
     const owed = [...lane.outstanding.values()].flat();
     lane.outstanding.clear();
     lane.worker.unref();
-    for (const c of owed) c.resolve(this.verifyHere(c.spki, c.message, c.signature));
+    this.checkHere(owed);
   }
 
-  private verifyHere(spki: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    const key = this.keys.get(Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString('hex'), () => {
-      try {
-        return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-      } catch {
-        return null;
-      }
-    });
-    if (key === null) return false;
-    try {
-      return edVerify(null, message, key, signature);
-    } catch {
-      return false;
-    }
+  private checkHere(checks: readonly Check[]): void {
+    for (const c of checks) c.resolve(this.verifyHere(c.publicKey, c.message, c.signature));
   }
 }

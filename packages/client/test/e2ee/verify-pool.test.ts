@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_WORKER_FAILURES, VERIFY_BATCH, VerifyPool } from '../../src/e2ee/verify-pool.js';
+import { verifyEd25519 as verifyHere } from '../../src/e2ee/provider-node.js';
+import { MAX_WORKER_FAILURES, VERIFY_BATCH, VerifyPool, type VerifyPoolOptions } from '../../src/e2ee/verify-pool.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -48,7 +49,12 @@ function cases(n: number): Case[] {
 }
 
 const pools: VerifyPool[] = [];
-const pool = (p: VerifyPool): VerifyPool => (pools.push(p), p);
+/** A pool whose calling-thread fallback is the Node provider's own check. */
+const pool = (opts: Omit<VerifyPoolOptions, 'verifyHere'>): VerifyPool => {
+  const p = new VerifyPool({ verifyHere, ...opts });
+  pools.push(p);
+  return p;
+};
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()));
 });
@@ -57,7 +63,7 @@ describe('VerifyPool', () => {
   it("answers each check as node:crypto does, across batch boundaries and in one worker's or two", async () => {
     const all = cases(VERIFY_BATCH * 3 + 5);
     for (const workers of [1, 2]) {
-      const p = pool(new VerifyPool({ workers }));
+      const p = pool({ workers });
       const got = await Promise.all(all.map((c) => p.verify(c.publicKey, c.message, c.signature)));
       expect(got).toEqual(all.map((c) => c.valid));
       expect(p.usingWorkers).toBe(true);
@@ -72,7 +78,7 @@ describe('VerifyPool', () => {
     const signature = k.sign(message);
     const sigFrame = new Uint8Array(300).fill(1);
     sigFrame.set(signature, 100);
-    const p = pool(new VerifyPool({ workers: 1 }));
+    const p = pool({ workers: 1 });
     expect(await p.verify(k.publicKey, frame.subarray(1000, 1200), sigFrame.subarray(100, 164))).toBe(true);
     expect(await p.verify(k.publicKey, frame.subarray(999, 1199), sigFrame.subarray(100, 164))).toBe(false);
   });
@@ -84,7 +90,7 @@ describe('VerifyPool', () => {
       started++,
       new Worker("require('node:worker_threads').parentPort.on('message', () => process.exit(3))", { eval: true })
     );
-    const p = pool(new VerifyPool({ workers: 1, spawn }));
+    const p = pool({ workers: 1, spawn });
     const all = cases(VERIFY_BATCH + 9);
     for (let round = 0; round < MAX_WORKER_FAILURES; round++) {
       expect(await Promise.all(all.map((c) => p.verify(c.publicKey, c.message, c.signature)))).toEqual(all.map((c) => c.valid));
@@ -96,20 +102,18 @@ describe('VerifyPool', () => {
   });
 
   it('verifies on the calling thread when no worker can be started', async () => {
-    const p = pool(
-      new VerifyPool({
-        workers: 1,
-        spawn: () => {
-          throw new Error('no workers here');
-        },
-      }),
-    );
+    const p = pool({
+      workers: 1,
+      spawn: () => {
+        throw new Error('no workers here');
+      },
+    });
     const all = cases(20);
     expect(await Promise.all(all.map((c) => p.verify(c.publicKey, c.message, c.signature)))).toEqual(all.map((c) => c.valid));
   });
 
   it('checks still owed when the pool closes are answered, and later ones too', async () => {
-    const p = pool(new VerifyPool({ workers: 1 }));
+    const p = pool({ workers: 1 });
     const all = cases(VERIFY_BATCH * 2);
     const owed = all.map((c) => p.verify(c.publicKey, c.message, c.signature));
     await p.close();
@@ -121,11 +125,12 @@ describe('VerifyPool', () => {
     const script = `
       import { generateKeyPairSync, sign } from 'node:crypto';
       import { VerifyPool } from ${JSON.stringify(path.join(HERE, '../../src/e2ee/verify-pool.ts'))};
+      import { verifyEd25519 } from ${JSON.stringify(path.join(HERE, '../../src/e2ee/provider-node.ts'))};
       const { publicKey, privateKey } = generateKeyPairSync('ed25519');
       const raw = new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url'));
       const m = new Uint8Array(100);
       const s = sign(null, m, privateKey);
-      const pool = new VerifyPool({ workers: 1 });
+      const pool = new VerifyPool({ workers: 1, verifyHere: verifyEd25519 });
       // Not awaited: only the pool's worker keeps the process alive until the answers are printed
       // (enough checks to outlast anything else the process starts with).
       void Promise.all(Array.from({ length: 3000 }, () => pool.verify(raw, m, s))).then((oks) => console.log('verified', oks.length, oks.every(Boolean)));
