@@ -201,6 +201,17 @@ export async function startServer(cfg: ServerConfig, opts: StartOptions = {}): P
   // Set when close() starts: a device reconnecting in that window must not get a socket the
   // shutdown has already passed over (the HTTP server's close would wait for it for good).
   let shuttingDown = false;
+  // Likewise an HTTP request in flight when close() begins: answered on a keep-alive connection, the
+  // socket would hold app.close() up until the keep-alive timeout (72 s). An answer sent while the node
+  // shuts down says `Connection: close`, and a connection that went idle during it is closed at once
+  // (a response whose headers left before the shutdown cannot say so).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (shuttingDown) void reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async () => {
+    if (shuttingDown) app.server.closeIdleConnections();
+  });
   app.server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
