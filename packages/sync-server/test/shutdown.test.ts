@@ -25,24 +25,6 @@ async function connectedSocket(port: number): Promise<net.Socket> {
   return socket;
 }
 
-/** Sends a WebSocket upgrade request; resolves with the response's status line, or 'closed' if the server hung up without one. */
-function upgrade(socket: net.Socket): Promise<string> {
-  return new Promise((resolve) => {
-    let head = '';
-    socket.on('data', (d: Buffer) => {
-      head += d.toString('latin1');
-      const end = head.indexOf('\r\n');
-      if (end >= 0) resolve(head.slice(0, end));
-    });
-    socket.on('close', () => resolve('closed'));
-    socket.on('error', () => undefined);
-    socket.write(
-      'GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
-  });
-}
-
 /** Reads one HTTP response head from the socket; resolves with the head, or what arrived before the server hung up. */
 function responseHead(socket: net.Socket): Promise<string> {
   return new Promise((resolve) => {
@@ -55,6 +37,16 @@ function responseHead(socket: net.Socket): Promise<string> {
     socket.on('close', () => resolve(head));
     socket.on('error', () => undefined);
   });
+}
+
+/** Sends a WebSocket upgrade request; resolves with the response's status line, or 'closed' if the server hung up without one. */
+async function upgrade(socket: net.Socket): Promise<string> {
+  const head = responseHead(socket);
+  socket.write(
+    'GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  return (await head).split('\r\n')[0] || 'closed';
 }
 
 describe.each(STORE_KINDS)('server shutdown with a device reconnecting, on %s', (kind) => {
