@@ -18,7 +18,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ed25519Spki } from './provider.js';
 
 /** Checks sent to a worker in one message at most (a full batch leaves at once, before the turn ends). */
 export const VERIFY_BATCH = 64;
@@ -38,11 +37,11 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createPublicKey, verify } = require('node:crypto');
 const keys = new Map();
-function key(spki) {
-  const id = spki.toString('hex');
+function key(raw) {
+  const id = raw.toString('hex');
   let k = keys.get(id);
   if (k === undefined) {
-    try { k = createPublicKey({ key: spki, format: 'der', type: 'spki' }); } catch { k = null; }
+    try { k = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' }); } catch { k = null; }
     if (keys.size >= ${WORKER_KEY_CACHE}) keys.clear();
     keys.set(id, k);
   }
@@ -148,24 +147,24 @@ export class VerifyPool {
     this.pending = [];
     const lane = this.usingWorkers ? this.lane() : undefined;
     if (!lane) return this.checkHere(checks);
-    const keys = checks.map((c) => ed25519Spki(c.publicKey));
+    // Raw public keys: the worker imports each one once (a per-check SPKI copy here cost this thread an allocation).
     const lens = new Uint32Array(checks.length * 3);
     let total = 0;
     checks.forEach((c, i) => {
-      lens[3 * i] = keys[i]!.length;
+      lens[3 * i] = c.publicKey.length;
       lens[3 * i + 1] = c.signature.length;
       lens[3 * i + 2] = c.message.length;
-      total += keys[i]!.length + c.signature.length + c.message.length;
+      total += c.publicKey.length + c.signature.length + c.message.length;
     });
     // Copied into one fresh buffer and transferred: a view would take its whole backing buffer along.
     const data = new Uint8Array(total);
     let at = 0;
-    checks.forEach((c, i) => {
-      data.set(keys[i]!, at);
-      data.set(c.signature, (at += keys[i]!.length));
-      data.set(c.message, (at += c.signature.length));
-      at += c.message.length;
-    });
+    for (const c of checks) {
+      for (const part of [c.publicKey, c.signature, c.message]) {
+        data.set(part, at);
+        at += part.length;
+      }
+    }
     const id = this.nextId++;
     lane.outstanding.set(id, checks);
     lane.worker.ref();
