@@ -32,21 +32,33 @@ export class NodeLease {
   /**
    * Take a lease: the wanted id (waiting up to one TTL for a crashed holder's
    * lease to lapse, as after a kill -9 and restart), or the lowest free one.
+   * Nodes that start together may pick the same lowest id; the one that loses
+   * it tries again on the next (each lost race means another node got a lease,
+   * so this ends), and fails only when no id is free.
    */
   static async acquire(opts: LeaseOptions): Promise<NodeLease> {
     const deadline = opts.clock() + (opts.wanted === undefined ? 0 : opts.ttlMs + 1000);
     for (;;) {
-      try {
-        return await NodeLease.tryAcquire(opts);
-      } catch (err) {
-        if (!(err instanceof TidingsError) || err.code !== ErrorCode.Conflict || opts.clock() >= deadline) throw err;
-        opts.logger.warn({ node: opts.wanted }, 'node id is leased; waiting for the lease to lapse');
-        await new Promise((r) => setTimeout(r, 1000));
+      const lease = await NodeLease.tryAcquire(opts);
+      if (lease) return lease;
+      if (opts.wanted === undefined) {
+        if (await NodeLease.anyFree(opts)) continue;
+        throw new TidingsError(ErrorCode.Conflict, 'every node id is leased');
       }
+      if (opts.clock() >= deadline) throw new TidingsError(ErrorCode.Conflict, `node id ${opts.wanted} is leased by another running node`);
+      opts.logger.warn({ node: opts.wanted }, 'node id is leased; waiting for the lease to lapse');
+      await new Promise((r) => setTimeout(r, 1000));
     }
   }
 
-  private static async tryAcquire(opts: LeaseOptions): Promise<NodeLease> {
+  /** True when some node id has no live lease. */
+  private static async anyFree(opts: LeaseOptions): Promise<boolean> {
+    const { rows } = await opts.db.query<{ n: number }>('SELECT count(*)::int AS n FROM node_leases WHERE expires_at > $1', [opts.clock()]);
+    return Number(rows[0]?.n ?? 0) <= MAX_NODE_ID;
+  }
+
+  /** The lease, or undefined when the id it picked is leased (by a running node, or one that won the same pick). */
+  private static async tryAcquire(opts: LeaseOptions): Promise<NodeLease | undefined> {
     const candidates = opts.wanted === undefined ? Array.from({ length: MAX_NODE_ID + 1 }, (_, i) => i) : [opts.wanted];
     const now = opts.clock();
     const holder = randomUUID();
@@ -61,12 +73,7 @@ export class NodeLease {
       [candidates, holder, now + opts.ttlMs, now],
     );
     const got = rows[0];
-    if (!got) {
-      throw new TidingsError(
-        ErrorCode.Conflict,
-        opts.wanted === undefined ? 'every node id is leased' : `node id ${opts.wanted} is leased by another running node`,
-      );
-    }
+    if (!got) return undefined;
     const lease = new NodeLease(Number(got.node_id), opts, holder);
     lease.expiresAt = now + opts.ttlMs;
     lease.timer = setInterval(() => void lease.renew(), Math.floor(opts.ttlMs / 3));
