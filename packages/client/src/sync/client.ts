@@ -30,7 +30,7 @@ import { MediaHttp } from '../media/transfer.js';
 import { mediaSecret } from '../e2ee-engine/media-secret.js';
 import { Emitter, type Listener } from '../events/emitter.js';
 import type { ConversationWithUnread } from '../model/conversation.js';
-import { messageUid, pendingSeq, replyRef, type Message } from '../model/message.js';
+import { isMessageType, messageUid, pendingSeq, replyRef, type Message } from '../model/message.js';
 import type { MemberReceipt } from '../model/receipt.js';
 import type { PrivacySettings, PrivacySettingsPatch } from '../model/settings.js';
 import { PresenceTracker } from '../presence/presence.js';
@@ -47,6 +47,7 @@ import type { TidingsEvents } from './events.js';
 import { IdleWaiters } from './idle.js';
 import { openEntries } from './open-entries.js';
 import { OutboxSender } from './outbox-sender.js';
+import { PageWindow } from './page-window.js';
 import { ignoreState, inBatch, type StateSink } from './state-sink.js';
 import type { ClientState } from '../state/client-state.js';
 import { wireState, type StateWiring } from '../state/wiring.js';
@@ -83,6 +84,8 @@ export class TidingsClient {
   private synced = false;
   /** Serial queue: frames are handled one at a time, in arrival order. */
   private work: Promise<void> = Promise.resolve();
+  /** MLS catch-up pages of different conversations that overlap (see page-window.ts); anything else on the queue drains it first. */
+  private readonly pages = new PageWindow();
   private lastLocalTime = 0;
   /** End-to-end encryption, when the envelope is MLS; null for the placeholder envelope. */
   private readonly e2ee: E2eeSession | null;
@@ -156,7 +159,7 @@ export class TidingsClient {
         this.setState(ConnectionState.Connecting);
       },
       opened: () => this.enqueue(this.session, () => this.hello()),
-      frame: (frame) => this.enqueue(this.session, () => this.handle(frame)),
+      frame: (frame) => this.enqueue(this.session, () => this.handle(frame), frame.t === 'entries' && !frame.live),
       lost: (code, reason, delayMs) => {
         logger.info('connection lost', { code, reason, reconnectInMs: delayMs });
         this.disconnected();
@@ -220,6 +223,7 @@ export class TidingsClient {
     this.disconnected();
     await this.media.stop();
     await this.work;
+    await this.pages.drain();
     await this.stateWiring.stop();
   }
 
@@ -486,6 +490,7 @@ export class TidingsClient {
 
   private async isIdle(): Promise<boolean> {
     await this.work;
+    await this.pages.drain();
     if (!this.chain.settled()) return false;
     if (this.e2ee && !this.e2ee.idle()) return false;
     return (await this.config.replica.pending()).length === 0;
@@ -516,7 +521,10 @@ export class TidingsClient {
 
   /** Runs a task on the serial queue whatever the socket (E2EE state changes); resolves with its result. */
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.work.then(task);
+    const run = this.work.then(async () => {
+      await this.pages.drain();
+      return task();
+    });
     this.work = run.then(
       () => this.idle.poke(),
       () => this.idle.poke(),
@@ -540,10 +548,12 @@ export class TidingsClient {
     this.enqueue(this.session, () => this.flushOutbox());
   }
 
-  private enqueue(session: number, task: () => Promise<void>): void {
+  /** `overlaps`: the task may run while catch-up pages are in flight (a catch-up page itself); every other task waits for them. */
+  private enqueue(session: number, task: () => Promise<void>, overlaps = false): void {
     this.work = this.work.then(async () => {
       if (session !== this.session) return;
       try {
+        if (!overlaps) await this.pages.drain();
         await task();
       } catch (error) {
         this.failed(session, error);
@@ -672,6 +682,19 @@ export class TidingsClient {
       apply = this.chain.catchUp(conversationId, entries);
     }
     if (apply.length === 0) return;
+    if (!live && this.e2ee && apply.every((entry) => isMessageType(entry.type))) {
+      // Messages only: nothing in the page changes another conversation, so it may overlap the next one.
+      const session = this.session;
+      await this.pages.admit(conversationId);
+      this.pages.start(conversationId, () => this.store(conversationId, apply), (error) => this.failed(session, error));
+      return;
+    }
+    await this.pages.drain();
+    await this.store(conversationId, apply);
+  }
+
+  /** Opens entries the chain handed out, stores them in one transaction, then acks them and tells the app. */
+  private async store(conversationId: ConversationId, apply: readonly Entry[]): Promise<void> {
     const opened = this.e2ee ? await this.e2ee.open(conversationId, apply) : await openEntries(this.config.envelope, apply, this.othersState);
     const changed = await this.config.replica.applyEntries(conversationId, opened);
     // The transaction has committed: only now may the server hear these are delivered.
