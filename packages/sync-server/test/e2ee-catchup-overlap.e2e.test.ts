@@ -1,10 +1,12 @@
 /**
  * Catch-up pages of different conversations overlap (issue #11, target 5):
  * while one conversation's page is still being stored, the next one's is
- * opened and stored; `synced` waits for both, and nothing is lost.
+ * opened and stored; `synced`, and the next socket's cursor, wait for both.
  */
 import { describe, expect, it } from 'vitest';
+import { ConnectionState } from '@tidings/client';
 import type { ConversationId } from '@tidings/shared';
+import type { OpenedEntry } from '../../client/src/replica/replica.js';
 import { testBackend } from './support/server.js';
 import { account, device, history, texts, until, type Device } from './support/devices.js';
 
@@ -17,61 +19,134 @@ const keysReady = async (d: Device): Promise<void> => {
   await until([d.client], async () => (await d.api.keyPackageStock()).stock > 10, 15_000, 'KeyPackages uploaded');
 };
 
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/**
+ * Alice and Bob share GROUPS groups; Bob has read the greeting in each and
+ * gone offline, and Alice has sent MISSED more in each. Bob's engine is made
+ * but not started, its replica's applyEntries replaced by `store` (which gets
+ * the real one as its last argument).
+ */
+async function missedWhileOffline(
+  name: string,
+  store: (conversationId: ConversationId, opened: readonly OpenedEntry[], real: (c: ConversationId, o: readonly OpenedEntry[]) => Promise<unknown>) => Promise<unknown>,
+) {
+  const s = await (await testBackend('pglite')).start();
+  const a = await device(s.url, await account(s.url, `${name}-alice`), { mls: true });
+  let b = await device(s.url, await account(s.url, `${name}-bob`), { mls: true });
+  await Promise.all([keysReady(a), keysReady(b)]);
+  const groups: ConversationId[] = [];
+  for (let g = 0; g < GROUPS; g++) {
+    const group = await a.client.createGroup(`${name} ${g}`, [b.creds.userId]);
+    await a.client.sendText(group, `hello ${g}`);
+    groups.push(group);
+  }
+  for (const [g, group] of groups.entries()) {
+    await until([a.client, b.client], async () => texts(await history(b.client, group)).includes(`hello ${g}`), 30_000, 'bob joined');
+  }
+  await a.client.whenIdle(15_000);
+  await b.client.whenIdle(15_000);
+
+  b = await b.restart({ start: false });
+  const missed = groups.map((_, g) => Array.from({ length: MISSED }, (_, i) => `missed ${g}.${i}`));
+  for (const [g, group] of groups.entries()) for (const text of missed[g]!) await a.client.sendText(group, text);
+  await a.client.whenIdle(15_000);
+
+  const replica = b.replica;
+  const real = replica.applyEntries.bind(replica);
+  replica.applyEntries = (conversationId, opened) => store(conversationId, opened, real) as ReturnType<typeof real>;
+  let synced = 0;
+  b.client.on('synced', () => (synced += 1));
+  return {
+    b,
+    groups,
+    synced: () => synced,
+    /** Every group holds its greeting and the missed messages, each once, in order, all readable. */
+    async expectAll(): Promise<void> {
+      for (const [g, group] of groups.entries()) {
+        const all = await history(b.client, group);
+        expect(all.filter((m) => m.content.kind === 'unreadable')).toEqual([]);
+        expect(texts(all)).toEqual([`hello ${g}`, ...missed[g]!]);
+      }
+    },
+  };
+}
+
 describe('catch-up over MLS', () => {
   it('stores the next conversation’s page while one is still being stored, and reports synced after both', { timeout: 90_000 }, async () => {
-    const s = await (await testBackend('pglite')).start();
-    const a = await device(s.url, await account(s.url, 'overlap-alice'), { mls: true });
-    let b = await device(s.url, await account(s.url, 'overlap-bob'), { mls: true });
-    await Promise.all([keysReady(a), keysReady(b)]);
-    const groups: ConversationId[] = [];
-    for (let g = 0; g < GROUPS; g++) {
-      const group = await a.client.createGroup(`overlap ${g}`, [b.creds.userId]);
-      await a.client.sendText(group, `hello ${g}`);
-      groups.push(group);
-    }
-    for (const group of groups) {
-      await until([a.client, b.client], async () => texts(await history(b.client, group)).includes(`hello ${groups.indexOf(group)}`), 30_000, 'bob joined');
-    }
-    await a.client.whenIdle(15_000);
-    await b.client.whenIdle(15_000);
-
-    b = await b.restart({ start: false });
-    const missed = groups.map((_, g) => Array.from({ length: MISSED }, (_, i) => `missed ${g}.${i}`));
-    for (const [g, group] of groups.entries()) for (const text of missed[g]!) await a.client.sendText(group, text);
-    await a.client.whenIdle(15_000);
-
-    // The first page Bob stores is held at the replica until released; record what else is stored meanwhile.
-    const replica = b.replica;
-    const store = replica.applyEntries.bind(replica);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let held: ConversationId | undefined;
+    const held = gate();
+    let first: ConversationId | undefined;
     const storedWhileHeld: ConversationId[] = [];
-    replica.applyEntries = async (conversationId, opened) => {
-      if (held === undefined && groups.includes(conversationId)) {
-        held = conversationId;
-        await gate;
-      } else if (held !== undefined && conversationId !== held) {
+    const t = await missedWhileOffline('overlap', async (conversationId, opened, real) => {
+      if (first === undefined && t.groups.includes(conversationId)) {
+        first = conversationId; // the first page stored is held until released
+        await held.promise;
+      } else if (first !== undefined && conversationId !== first) {
         storedWhileHeld.push(conversationId);
       }
-      return store(conversationId, opened);
-    };
-    let synced = false;
-    b.client.on('synced', () => (synced = true));
-    b.client.start();
+      return real(conversationId, opened);
+    });
+    t.b.client.start();
     try {
-      await until([b.client], async () => storedWhileHeld.length > 0, 30_000, 'another conversation stored while the first page is held');
-      expect(groups).toContain(storedWhileHeld[0]);
-      expect(storedWhileHeld).not.toContain(held);
+      await until([t.b.client], async () => storedWhileHeld.length > 0, 30_000, 'another conversation stored while the first page is held');
+      expect(t.groups).toContain(storedWhileHeld[0]);
       // Every catch-up page is in before the client says synced.
       await new Promise((r) => setTimeout(r, 300));
-      expect(synced).toBe(false);
+      expect(t.synced()).toBe(0);
     } finally {
-      release(); // also when the test failed: the engine's stop waits for the held page
+      held.open(); // also when the test failed: the engine's stop waits for the held page
     }
-    await until([b.client], async () => synced, 30_000, 'synced after the held page');
-    for (const [g, group] of groups.entries()) {
-      expect(texts(await history(b.client, group))).toEqual([`hello ${g}`, ...missed[g]!]);
+    await until([t.b.client], async () => t.synced() > 0, 30_000, 'synced after the held page');
+    await t.expectAll();
+  });
+
+  it('recovers from a page that fails while another is in flight: reconnects, and every message is stored once, readable', { timeout: 90_000 }, async () => {
+    // Page A is stored, then its step fails: the engine drops the socket and reconnects. Page B, in flight beside
+    // it, is held until half a second after the engine is connecting again, so the new socket starts while B is
+    // still being stored; B must be stored once, and the new socket's catch-up (its cursor) must not lose or
+    // repeat anything.
+    const bEntered = gate();
+    const releaseB = gate();
+    let a: ConversationId | undefined;
+    let b: ConversationId | undefined;
+    let bPages = 0;
+    const t = await missedWhileOffline('overlap-fail', async (conversationId, opened, real) => {
+      if (a === undefined && t.groups.includes(conversationId)) {
+        a = conversationId;
+        await bEntered.promise;
+        await real(conversationId, opened);
+        throw new Error('injected failure after storing');
+      }
+      if (b === undefined && a !== undefined && conversationId !== a) {
+        b = conversationId;
+        bEntered.open();
+        await releaseB.promise;
+      }
+      if (conversationId === b) bPages += 1;
+      return real(conversationId, opened);
+    });
+    const states: ConnectionState[] = [];
+    t.b.client.on('status', (s) => {
+      states.push(s);
+      if (b !== undefined && s === ConnectionState.Connecting) setTimeout(releaseB.open, 500);
+    });
+    const errors: string[] = [];
+    t.b.client.on('error', (e) => errors.push(e.message));
+    t.b.client.start();
+    try {
+      await until([t.b.client], async () => t.synced() > 0, 45_000, 'synced again after the failure');
+    } finally {
+      releaseB.open();
     }
+    expect(errors.some((m) => m.includes('injected failure'))).toBe(true);
+    expect(states.filter((s) => s === ConnectionState.Connecting).length).toBeGreaterThanOrEqual(2); // it did reconnect
+    expect(b).toBeDefined();
+    expect(bPages).toBe(1);
+    await t.expectAll();
   });
 });
