@@ -78,6 +78,25 @@ async function missedWhileOffline(
 }
 
 describe('catch-up over MLS', () => {
+  it('opens a page again after storing it failed: its messages come back readable, not used up', { timeout: 90_000 }, async () => {
+    // The first page's transaction fails (a full disk, or the app closed mid-write). The ratchet steps its
+    // decryption took must not be kept without its rows: the entries come again on the next socket and must open.
+    let failed: ConversationId | undefined;
+    const t = await missedWhileOffline('store-fails', async (conversationId, opened, real) => {
+      if (failed === undefined && t.groups.includes(conversationId)) {
+        failed = conversationId;
+        throw new Error('injected failure before storing');
+      }
+      return real(conversationId, opened);
+    });
+    const errors: string[] = [];
+    t.b.client.on('error', (e) => errors.push(e.message));
+    t.b.client.start();
+    await until([t.b.client], async () => t.synced() > 0, 45_000, 'synced after the failure');
+    expect(errors.some((m) => m.includes('injected failure'))).toBe(true);
+    await t.expectAll();
+  });
+
   it('stores the next conversation’s page while one is still being stored, and reports synced after both', { timeout: 90_000 }, async () => {
     const held = gate();
     let first: ConversationId | undefined;

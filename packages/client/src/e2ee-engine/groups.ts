@@ -68,6 +68,15 @@ export class GroupCache {
     await this.store.saveGroup(group.conversationId, group.serialize());
   }
 
+  /**
+   * Drops the loaded instance: the next `get` reads the stored state. After
+   * a ratchet step that was not stored (its entries' transaction failed), so
+   * those entries open again when they come again.
+   */
+  forget(conversationId: ConversationId): void {
+    this.loaded.delete(conversationId);
+  }
+
   async discard(conversationId: ConversationId): Promise<void> {
     this.loaded.set(conversationId, null);
     await this.store.saveGroup(conversationId, null);

@@ -11,7 +11,7 @@ import { isE2eeError } from '../e2ee/errors.js';
 import type { MlsGroup, PendingCommit } from '../e2ee/group.js';
 import { isMessageType, type MessageContent } from '../model/message.js';
 import { parseSystemEvent } from '../model/system-event.js';
-import type { OpenedEntry } from '../replica/replica.js';
+import type { GroupWrite, OpenedEntry } from '../replica/replica.js';
 import type { GroupCache } from './groups.js';
 import type { E2eeHost } from './host.js';
 import { decodePayload } from './payload.js';
@@ -28,6 +28,12 @@ export const Unreadable = {
   /** The MLS sender is not the device the server says sent it. */
   SenderMismatch: 'sender mismatch',
 } as const;
+
+/** A page of entries opened, and the group states its opening left, to be stored with it in one transaction. */
+export interface OpenedPage {
+  readonly entries: OpenedEntry[];
+  readonly groups: GroupWrite[];
+}
 
 /** What to do after a Commit of ours or another's was processed. */
 export interface CommitEvents {
@@ -57,12 +63,16 @@ export class LogReader {
 
   /**
    * Opens committed entries of one conversation, oldest first. A group that
-   * only decrypted is written back once per batch, not once per message
-   * (serializing a group and an IndexedDB transaction per message dominated
-   * catch-up; issue #11). Commits still save at once. The write happens
-   * before the caller stores the batch, as the per-message saves did, and
-   * also when opening fails part-way, so storage never lags the ratchet
-   * state the engine keeps in memory.
+   * only decrypted is not written here: its state is returned with the page,
+   * for the caller to store in the same transaction as the page's rows (one
+   * write per batch, not per message: serializing a group and an IndexedDB
+   * transaction per message dominated catch-up, issue #11). A decryption's
+   * keys are gone once used, so a ratchet step stored without its rows (the
+   * write failed, the app closed between two transactions) made those
+   * messages unreadable for good. When opening fails part-way, or the caller
+   * cannot store the page, the groups go back to their stored state
+   * (`GroupCache.forget`) and the entries open again when they come again.
+   * Commits still save at once.
    *
    * In a batch of several entries, consecutive messages are opened with their
    * signature checks deferred (`verifyLater`): each check runs off this
@@ -72,7 +82,7 @@ export class LogReader {
    * they are opened again one by one, checked at once, so the bad one is
    * found and shown as unreadable exactly as without deferral.
    */
-  async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedEntry[]> {
+  async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedPage> {
     const out: OpenedEntry[] = [];
     const ratcheted = new Set<MlsGroup>();
     const unchecked = new Set<MlsGroup>();
@@ -94,11 +104,17 @@ export class LogReader {
         }
         if (runStart >= 0) await this.settle(conversationId, entries.slice(runStart), out, ratcheted, unchecked);
       });
-    } finally {
-      for (const group of unchecked) await group.verifyPending(); // after a failure part-way: nothing unchecked is saved
-      for (const group of ratcheted) await this.groups.save(group);
+    } catch (error) {
+      for (const group of unchecked) await group.verifyPending(); // its outstanding checks, before the group is dropped
+      this.unstored([...ratcheted].map((g) => g.conversationId));
+      throw error;
     }
-    return out;
+    return { entries: out, groups: [...ratcheted].map((g) => ({ conversationId: g.conversationId, bytes: g.serialize() })) };
+  }
+
+  /** The page these groups' states came with was not stored: back to the stored states. */
+  unstored(conversationIds: readonly ConversationId[]): void {
+    for (const id of conversationIds) this.groups.forget(id);
   }
 
   /**

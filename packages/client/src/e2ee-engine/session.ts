@@ -18,12 +18,12 @@ import { E2eeError } from '../e2ee/errors.js';
 import { MlsGroup, type PendingCommit } from '../e2ee/group.js';
 import { generateKeyPackages } from '../e2ee/key-packages.js';
 import { safetyNumber } from '../e2ee/safety-number.js';
-import type { OpenedEntry, OutboxItem } from '../replica/replica.js';
+import type { GroupWrite, OutboxItem } from '../replica/replica.js';
 import { ownFingerprints, withFingerprints, type DeviceView } from './devices.js';
 import { GroupCache } from './groups.js';
 import type { E2eeHost } from './host.js';
 import { HistorySync } from './history.js';
-import { LogReader } from './log-reader.js';
+import { LogReader, type OpenedPage } from './log-reader.js';
 import { Membership } from './membership.js';
 import { welcomeBatches } from './welcomes.js';
 import type { MlsEnvelope } from './mls-envelope.js';
@@ -149,8 +149,14 @@ export class E2eeSession {
   // ---- the log ----
 
   /** Opens committed entries in log order (on the engine queue). */
-  async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedEntry[]> {
+  /** Opens a page of entries; store `groups` with it (see LogReader.open), or call `unstored` when that fails. */
+  async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedPage> {
     return this.reader.open(conversationId, entries);
+  }
+
+  /** The page `open` returned could not be stored: its groups go back to their stored states. */
+  unstored(groups: readonly GroupWrite[]): void {
+    this.reader.unstored(groups.map((g) => g.conversationId));
   }
 
   /** The conversation's members may have changed. */

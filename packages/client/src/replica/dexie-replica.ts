@@ -21,7 +21,7 @@ import {
   type OutboxRow,
   type ReceiptRow,
 } from './dexie-rows.js';
-import type { OpenedEntry, OutboxItem, PageRequest, PendingUpload, Replica } from './replica.js';
+import type { GroupWrite, OpenedEntry, OutboxItem, PageRequest, PendingUpload, Replica } from './replica.js';
 import type { E2eeJournal, PeerKeys } from '../keys/journal.js';
 import type { KeyStore } from '../keys/key-store.js';
 import type { MessageContent } from '../model/message.js';
@@ -201,9 +201,10 @@ export class DexieReplica implements Replica {
 
   // ---- messages ----
 
-  async applyEntries(conversationId: ConversationId, entries: readonly OpenedEntry[]): Promise<Message[]> {
-    const { conversations, messages, outbox } = this.db;
-    return this.db.transaction('rw', conversations, messages, outbox, async () => {
+  async applyEntries(conversationId: ConversationId, entries: readonly OpenedEntry[], groupStates: readonly GroupWrite[] = []): Promise<Message[]> {
+    const { conversations, messages, outbox, groups } = this.db;
+    return this.db.transaction('rw', [conversations, messages, outbox, groups], async () => {
+      if (groupStates.length > 0) await groups.bulkPut(groupStates.map((g) => ({ conversationId: String(g.conversationId), bytes: g.bytes })));
       const convKey = String(conversationId);
       const conv = (await conversations.get(convKey)) ?? placeholder(convKey);
       let cursor = BigInt(conv.cursor);

@@ -27,6 +27,12 @@ export interface OpenedEntry {
   readonly content: MessageContent | null;
 }
 
+/** A conversation's MLS group state, serialized, to be stored together with the entries whose opening advanced it. */
+export interface GroupWrite {
+  readonly conversationId: ConversationId;
+  readonly bytes: Uint8Array;
+}
+
 /** A send waiting for the server's ack. */
 export interface OutboxItem {
   readonly clientMsgId: string;
@@ -91,8 +97,11 @@ export interface MessageStore {
    * the last one, in ONE transaction. Entries at or below the stored cursor are
    * skipped; an entry matching a pending own message upgrades that row in place
    * and removes its outbox item. Idempotent. Returns the rows added or changed.
+   * `groups`: the MLS group states that opening these entries left, written in
+   * the same transaction, so a ratchet step is never stored without the rows it
+   * opened (its keys are gone once used) nor the rows without it.
    */
-  applyEntries(conversationId: ConversationId, entries: readonly OpenedEntry[]): Promise<Message[]>;
+  applyEntries(conversationId: ConversationId, entries: readonly OpenedEntry[], groups?: readonly GroupWrite[]): Promise<Message[]>;
   /** A page of messages: the newest `limit` before `before`, returned oldest first. */
   messages(conversationId: ConversationId, page: PageRequest): Promise<Message[]>;
   /**

@@ -695,8 +695,14 @@ export class TidingsClient {
 
   /** Opens entries the chain handed out, stores them in one transaction, then acks them and tells the app. */
   private async store(conversationId: ConversationId, apply: readonly Entry[]): Promise<void> {
-    const opened = this.e2ee ? await this.e2ee.open(conversationId, apply) : await openEntries(this.config.envelope, apply, this.othersState);
-    const changed = await this.config.replica.applyEntries(conversationId, opened);
+    const page = this.e2ee ? await this.e2ee.open(conversationId, apply) : { entries: await openEntries(this.config.envelope, apply, this.othersState), groups: [] };
+    let changed: Message[];
+    try {
+      changed = await this.config.replica.applyEntries(conversationId, page.entries, page.groups);
+    } catch (error) {
+      this.e2ee?.unstored(page.groups); // the ratchet steps were not stored either: the entries open again next time
+      throw error;
+    }
     // The transaction has committed: only now may the server hear these are delivered.
     await this.receiptTracker.stored(conversationId, apply[apply.length - 1]!.id, changed);
     for (const message of await this.receiptTracker.decorate(changed)) {

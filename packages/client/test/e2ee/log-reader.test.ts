@@ -1,7 +1,9 @@
 /**
  * The catch-up path of the MLS log reader (issue #11 target 5): a batch of
  * application messages is decrypted with one group write, not one per
- * message, and what is written is the state after the whole batch.
+ * message, and what is written is the state after the whole batch, in the
+ * same transaction as the batch's rows (a ratchet step stored without them
+ * would leave those messages unreadable for good).
  */
 import { EntryType, parseEntryId, type Entry } from '@tidings/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -70,14 +72,16 @@ async function textEntries(alice: MlsGroup, from: number, count: number): Promis
 }
 
 describe('LogReader catch-up batches', () => {
-  it('decrypts a batch with one group write holding the state after the batch', async () => {
+  it('decrypts a batch into one group state, stored with the batch, holding the state after it', async () => {
     const [alice, bob] = await twoMemberGroups(70);
     const { reader, replica } = await readerFor(bob);
     const saves = vi.spyOn(replica, 'saveGroup');
     const batch = await textEntries(alice, 0, 40);
-    const opened = await reader.open(alice.conversationId, batch);
-    expect(opened.map((o) => (o.content?.kind === 'text' ? o.content.text : o.content?.kind))).toEqual(batch.map((_, i) => `message ${i}`));
-    expect(saves).toHaveBeenCalledTimes(1);
+    const page = await reader.open(alice.conversationId, batch);
+    expect(page.entries.map((o) => (o.content?.kind === 'text' ? o.content.text : o.content?.kind))).toEqual(batch.map((_, i) => `message ${i}`));
+    expect(saves).not.toHaveBeenCalled(); // nothing is written before the batch's own transaction
+    expect(page.groups.map((g) => g.conversationId)).toEqual([alice.conversationId]);
+    await replica.applyEntries(alice.conversationId, page.entries, page.groups);
 
     // The stored state is past every message of the batch (their keys are gone) and reads what follows.
     const stored = await replica.loadGroup(alice.conversationId);
@@ -96,9 +100,22 @@ describe('LogReader catch-up batches', () => {
     const batch = await textEntries(alice, 0, 3);
     const bad = batch[1]!.body.slice();
     bad[bad.length - 3] = (bad[bad.length - 3] as number) ^ 0xff;
-    const opened = await reader.open(alice.conversationId, [batch[0]!, { ...batch[1]!, body: bad }, batch[2]!]);
-    expect(opened.map((o) => o.content?.kind)).toEqual(['text', 'unreadable', 'text']);
-    expect(saves).toHaveBeenCalledTimes(1);
+    const page = await reader.open(alice.conversationId, [batch[0]!, { ...batch[1]!, body: bad }, batch[2]!]);
+    expect(page.entries.map((o) => o.content?.kind)).toEqual(['text', 'unreadable', 'text']);
+    expect(page.groups).toHaveLength(1);
+    expect(saves).not.toHaveBeenCalled();
+  });
+
+  it('a batch that was not stored opens again: its group goes back to the stored state', async () => {
+    const [alice, bob] = await twoMemberGroups(85);
+    const { reader } = await readerFor(bob);
+    const batch = await textEntries(alice, 0, 5);
+    const texts = (page: { entries: { content: { kind: string; text?: string } | null }[] }) => page.entries.map((o) => o.content?.text ?? o.content?.kind);
+    expect(texts(await reader.open(alice.conversationId, batch))).toEqual(batch.map((_, i) => `message ${i}`));
+    // Without `unstored` the group in memory is past these messages: opening them again fails.
+    expect(texts(await reader.open(alice.conversationId, batch.slice(0, 1)))).toEqual(['unreadable']);
+    reader.unstored([alice.conversationId]);
+    expect(texts(await reader.open(alice.conversationId, batch))).toEqual(batch.map((_, i) => `message ${i}`));
   });
 
   it('a message whose signature fails inside a batch is unreadable, and the rest opens (checks deferred, then redone one by one)', async () => {
@@ -116,9 +133,10 @@ describe('LogReader catch-up batches', () => {
       sign.mockRestore();
     }
     const tail = await textEntries(alice, 3, 2);
-    const opened = await reader.open(alice.conversationId, [...head, ...forged, ...tail]);
-    expect(opened.map((o) => (o.content?.kind === 'text' ? o.content.text : o.content?.kind))).toEqual(['message 0', 'message 1', 'unreadable', 'message 3', 'message 4']);
+    const page = await reader.open(alice.conversationId, [...head, ...forged, ...tail]);
+    expect(page.entries.map((o) => (o.content?.kind === 'text' ? o.content.text : o.content?.kind))).toEqual(['message 0', 'message 1', 'unreadable', 'message 3', 'message 4']);
     expect(warnings).toContain('MLS signature check failed in a batch; opening it again message by message');
+    await replica.applyEntries(alice.conversationId, page.entries, page.groups);
 
     // What was stored is past the good messages and still reads what follows.
     const stored = await replica.loadGroup(alice.conversationId);
