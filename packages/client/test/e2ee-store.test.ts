@@ -59,7 +59,7 @@ describe('E2EE key store in the replica (schema v3)', () => {
     expect((await copy.held(conv)).map((e) => e.body)).toEqual([new Uint8Array([3]), new Uint8Array([20])]);
     expect(await copy.historyContent(conv, 20n as EntryId)).toEqual({ kind: 'text', text: 'old' });
     expect(await copy.loadIdentity()).toEqual(new Uint8Array([7]));
-    await copy.release(conv, [3n as EntryId]);
+    await copy.settleHeld(conv, [], [3n as EntryId], []);
     expect(await copy.hasHeldCommit(conv)).toBe(false);
     await replica.close();
     await copy.close();

@@ -132,19 +132,41 @@ export class LogReader {
     for (const entry of run) out.push({ entry, content: await this.message(conversationId, entry, false, ratcheted) });
   }
 
-  /** The group appeared: processes held entries in order and updates the rows they made. */
+  /**
+   * The group appeared: processes held entries in order and updates the rows
+   * they made. What the messages opened to, the group state after them and
+   * the release of the held entries go in one transaction (`settleHeld`),
+   * written before each Commit (which saves the group itself) and at the end;
+   * if a write fails the group goes back to its stored state and the held
+   * entries stay, to be opened again.
+   */
   async replay(conversationId: ConversationId): Promise<void> {
     const { replica } = this.host;
     const held = await replica.held(conversationId);
-    const done: EntryId[] = [];
-    for (const entry of held) {
-      const content = await this.openOne(conversationId, entry, true);
-      done.push(entry.id);
-      if (content === null) continue;
-      const changed = await replica.setContent(conversationId, entry.id, content, true);
-      if (changed) this.host.messageChanged(changed);
+    const ratcheted = new Set<MlsGroup>();
+    let contents: { id: EntryId; content: MessageContent }[] = [];
+    let done: EntryId[] = [];
+    const settle = async (): Promise<void> => {
+      if (done.length === 0) return;
+      const groups = [...ratcheted].map((g) => ({ conversationId: g.conversationId, bytes: g.serialize() }));
+      const changed = await replica.settleHeld(conversationId, contents, done, groups);
+      ratcheted.clear();
+      contents = [];
+      done = [];
+      for (const message of changed) this.host.messageChanged(message);
+    };
+    try {
+      for (const entry of held) {
+        if (entry.type === EntryType.Mls) await settle(); // a Commit saves the group: what came before it is stored first
+        const content = await this.openOne(conversationId, entry, true, ratcheted);
+        done.push(entry.id);
+        if (content !== null) contents.push({ id: entry.id, content });
+      }
+      await settle();
+    } catch (error) {
+      this.unstored([...ratcheted].map((g) => g.conversationId));
+      throw error;
     }
-    await replica.release(conversationId, done);
   }
 
   /** `ratcheted`: collects groups whose decrypts are still unsaved (the caller saves them); without it each decrypt saves. */

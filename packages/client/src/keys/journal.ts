@@ -24,8 +24,6 @@ export interface E2eeJournal {
   held(conversationId: ConversationId): Promise<Entry[]>;
   /** True when a Commit of this conversation is held (someone else started its group). */
   hasHeldCommit(conversationId: ConversationId): Promise<boolean>;
-  /** Forgets held entries. */
-  release(conversationId: ConversationId, ids: readonly EntryId[]): Promise<void>;
   /** Stores history content received from another own device, by entry id. */
   putHistory(conversationId: ConversationId, items: readonly { readonly id: EntryId; readonly content: MessageContent }[]): Promise<void>;
   /** History content for one entry, or null. */

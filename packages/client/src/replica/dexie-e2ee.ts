@@ -148,10 +148,6 @@ export class DexieE2ee implements KeyStore, E2eeJournal {
     return (await this.held(conversationId)).some((e) => e.type === 20);
   }
 
-  async release(conversationId: ConversationId, ids: readonly EntryId[]): Promise<void> {
-    await this.t.held.bulkDelete(ids.map((id): [string, string] => [String(conversationId), committedSeq(id)]));
-  }
-
   async putHistory(conversationId: ConversationId, items: readonly { id: EntryId; content: MessageContent }[]): Promise<void> {
     const cid = String(conversationId);
     await this.t.history.bulkPut(items.map((i) => ({ conversationId: cid, seq: committedSeq(i.id), content: contentToRow(i.content) })));

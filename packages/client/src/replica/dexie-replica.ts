@@ -158,7 +158,6 @@ export class DexieReplica implements Replica {
   hold: E2eeJournal['hold'] = (e) => this.e2ee.hold(e);
   held: E2eeJournal['held'] = (c) => this.e2ee.held(c);
   hasHeldCommit: E2eeJournal['hasHeldCommit'] = (c) => this.e2ee.hasHeldCommit(c);
-  release: E2eeJournal['release'] = (c, ids) => this.e2ee.release(c, ids);
   putHistory: E2eeJournal['putHistory'] = (c, i) => this.e2ee.putHistory(c, i);
   historyContent: E2eeJournal['historyContent'] = (c, id) => this.e2ee.historyContent(c, id);
   peerKeys: E2eeJournal['peerKeys'] = (c) => this.e2ee.peerKeys(c);
@@ -344,14 +343,36 @@ export class DexieReplica implements Replica {
   }
 
   async setContent(conversationId: ConversationId, id: EntryId, content: MessageContent, onlyUnreadable: boolean): Promise<Message | null> {
-    const { messages } = this.db;
-    return this.db.transaction('rw', messages, async () => {
-      const row = await messages.where('[conversationId+seq]').equals([String(conversationId), committedSeq(id)]).first();
-      if (!row || (onlyUnreadable && row.content.kind !== 'unreadable')) return null;
-      const updated: MessageRow = { ...row, content: contentToRow(content) };
-      await messages.put(updated);
-      return messageFromRow(updated);
+    return this.db.transaction('rw', this.db.messages, () => this.replaceContent(conversationId, id, content, onlyUnreadable));
+  }
+
+  async settleHeld(
+    conversationId: ConversationId,
+    contents: readonly { readonly id: EntryId; readonly content: MessageContent }[],
+    released: readonly EntryId[],
+    groupStates: readonly GroupWrite[],
+  ): Promise<Message[]> {
+    const { messages, held, groups } = this.db;
+    return this.db.transaction('rw', [messages, held, groups], async () => {
+      const changed: Message[] = [];
+      for (const { id, content } of contents) {
+        const message = await this.replaceContent(conversationId, id, content, true);
+        if (message) changed.push(message);
+      }
+      if (groupStates.length > 0) await groups.bulkPut(groupStates.map((g) => ({ conversationId: String(g.conversationId), bytes: g.bytes })));
+      await held.bulkDelete(released.map((id): [string, string] => [String(conversationId), committedSeq(id)]));
+      return changed;
     });
+  }
+
+  /** Inside a transaction over messages: the committed row for `id` gets `content` (with `onlyUnreadable`, only if it has none readable). */
+  private async replaceContent(conversationId: ConversationId, id: EntryId, content: MessageContent, onlyUnreadable: boolean): Promise<Message | null> {
+    const { messages } = this.db;
+    const row = await messages.where('[conversationId+seq]').equals([String(conversationId), committedSeq(id)]).first();
+    if (!row || (onlyUnreadable && row.content.kind !== 'unreadable')) return null;
+    const updated: MessageRow = { ...row, content: contentToRow(content) };
+    await messages.put(updated);
+    return messageFromRow(updated);
   }
 
   async pending(): Promise<OutboxItem[]> {

@@ -110,6 +110,19 @@ export interface MessageStore {
    * `onlyUnreadable`, rows that already have readable content are kept. Null when nothing changed.
    */
   setContent(conversationId: ConversationId, id: EntryId, content: MessageContent, onlyUnreadable: boolean): Promise<Message | null>;
+  /**
+   * Settles held entries that were opened once their group appeared, in ONE
+   * transaction: each committed row still unreadable gets its content, the MLS
+   * group states their opening left are written, and the held entries are
+   * forgotten. A ratchet step is never stored without the rows it opened.
+   * Returns the rows changed.
+   */
+  settleHeld(
+    conversationId: ConversationId,
+    contents: readonly { readonly id: EntryId; readonly content: MessageContent }[],
+    released: readonly EntryId[],
+    groups: readonly GroupWrite[],
+  ): Promise<Message[]>;
   /** One message by its uid, or null. */
   message(uid: string): Promise<Message | null>;
   /** The id of the newest committed row (a message or System event), or null when there is none. */

@@ -118,6 +118,36 @@ describe('LogReader catch-up batches', () => {
     expect(texts(await reader.open(alice.conversationId, batch))).toEqual(batch.map((_, i) => `message ${i}`));
   });
 
+  it('replays held entries in one write with the group state: a failed write keeps them held, and they open when replayed again', async () => {
+    const [alice, bob] = await twoMemberGroups(95);
+    const { reader, replica } = await readerFor(bob);
+    const id = alice.conversationId;
+    const batch = await textEntries(alice, 0, 3);
+    // They arrived before the group: committed rows waiting for keys, the entries held.
+    await replica.applyEntries(id, batch.map((entry) => ({ entry, content: { kind: 'unreadable', reason: 'awaiting_keys' } })));
+    for (const entry of batch) await replica.hold(entry);
+    const saves = vi.spyOn(replica, 'saveGroup');
+    const settle = replica.settleHeld.bind(replica);
+    let fail = true;
+    replica.settleHeld = async (...args) => {
+      if (!fail) return settle(...args);
+      fail = false;
+      throw new Error('disk full');
+    };
+    await expect(reader.replay(id)).rejects.toThrow('disk full');
+    expect(saves).not.toHaveBeenCalled(); // no ratchet step stored without its rows
+    expect(await replica.held(id)).toHaveLength(3);
+
+    await reader.replay(id);
+    const rows = await replica.messages(id, { limit: 10 });
+    expect(rows.map((m) => (m.content.kind === 'text' ? m.content.text : m.content.kind))).toEqual(['message 0', 'message 1', 'message 2']);
+    expect(await replica.held(id)).toHaveLength(0);
+    const stored = await replica.loadGroup(id);
+    if (stored === null) throw new Error('group not stored');
+    const restored = await MlsGroup.restore(stored);
+    expect(isE2eeError(await restored.decrypt(batch[2]!.body).catch((e: unknown) => e), 'decryption_failed')).toBe(true); // stored past them
+  });
+
   it('a message whose signature fails inside a batch is unreadable, and the rest opens (checks deferred, then redone one by one)', async () => {
     const [alice, bob] = await twoMemberGroups(90);
     const warnings: string[] = [];
