@@ -87,8 +87,20 @@ export class E2eeSession {
     void this.ensureStock();
   }
 
-  /** Catch-up is done: create the self group if nobody has, and repair every group. */
+  /**
+   * Catch-up is done: open entries still held although their group exists (a
+   * replay after its Welcome did not finish), create the self group if nobody
+   * has, and repair every group.
+   */
   async synced(): Promise<void> {
+    for (const id of await this.host.replica.heldConversations()) {
+      if ((await this.groups.get(id)) === undefined) continue; // still waiting for its Welcome
+      try {
+        await this.reader.replay(id);
+      } catch (error) {
+        this.host.logger.warn('held entries not replayed', { conversationId: String(id), error: String(error) });
+      }
+    }
     const conversations = await this.host.replica.conversations();
     const self = conversations.find((c) => c.kind === 'self');
     if (self) void this.membership.reconcile(self.id, true);

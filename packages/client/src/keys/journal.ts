@@ -22,6 +22,8 @@ export interface E2eeJournal {
   hold(entry: Entry): Promise<void>;
   /** Held entries of a conversation, oldest first. */
   held(conversationId: ConversationId): Promise<Entry[]>;
+  /** Conversations that have held entries. */
+  heldConversations(): Promise<ConversationId[]>;
   /** True when a Commit of this conversation is held (someone else started its group). */
   hasHeldCommit(conversationId: ConversationId): Promise<boolean>;
   /** Stores history content received from another own device, by entry id. */

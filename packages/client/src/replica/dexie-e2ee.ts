@@ -143,6 +143,11 @@ export class DexieE2ee implements KeyStore, E2eeJournal {
     return (await this.t.held.where('[conversationId+seq]').between(lo, hi).toArray()).map(entryFromRow);
   }
 
+  async heldConversations(): Promise<ConversationId[]> {
+    const keys = await this.t.held.toCollection().primaryKeys();
+    return [...new Set(keys.map(([conversationId]) => conversationId))].map(parseConversationId);
+  }
+
   async hasHeldCommit(conversationId: ConversationId): Promise<boolean> {
     // Mls is EntryType 20; held rows are few, so a scan of one conversation is fine.
     return (await this.held(conversationId)).some((e) => e.type === 20);

@@ -157,6 +157,7 @@ export class DexieReplica implements Replica {
   saveGroup: KeyStore['saveGroup'] = (c, b) => this.e2ee.saveGroup(c, b);
   hold: E2eeJournal['hold'] = (e) => this.e2ee.hold(e);
   held: E2eeJournal['held'] = (c) => this.e2ee.held(c);
+  heldConversations: E2eeJournal['heldConversations'] = () => this.e2ee.heldConversations();
   hasHeldCommit: E2eeJournal['hasHeldCommit'] = (c) => this.e2ee.hasHeldCommit(c);
   putHistory: E2eeJournal['putHistory'] = (c, i) => this.e2ee.putHistory(c, i);
   historyContent: E2eeJournal['historyContent'] = (c, id) => this.e2ee.historyContent(c, id);
