@@ -160,8 +160,7 @@ export class E2eeSession {
 
   // ---- the log ----
 
-  /** Opens committed entries in log order (on the engine queue). */
-  /** Opens a page of entries; store `groups` with it (see LogReader.open), or call `unstored` when that fails. */
+  /** Opens committed entries in log order (on the engine queue); store the page's `groups` with it (see LogReader.open), or call `unstored` when that fails. */
   async open(conversationId: ConversationId, entries: readonly Entry[]): Promise<OpenedPage> {
     return this.reader.open(conversationId, entries);
   }

@@ -40,6 +40,8 @@ export interface DexieReplicaOptions {
   readonly IDBKeyRange: typeof IDBKeyRange;
 }
 
+const groupRow = (g: GroupWrite): GroupRow => ({ conversationId: String(g.conversationId), bytes: g.bytes });
+
 class TidingsDb extends Dexie {
   conversations!: EntityTable<ConversationRow, 'id'>;
   messages!: EntityTable<MessageRow, 'uid'>;
@@ -204,7 +206,7 @@ export class DexieReplica implements Replica {
   async applyEntries(conversationId: ConversationId, entries: readonly OpenedEntry[], groupStates: readonly GroupWrite[] = []): Promise<Message[]> {
     const { conversations, messages, outbox, groups } = this.db;
     return this.db.transaction('rw', [conversations, messages, outbox, groups], async () => {
-      if (groupStates.length > 0) await groups.bulkPut(groupStates.map((g) => ({ conversationId: String(g.conversationId), bytes: g.bytes })));
+      if (groupStates.length > 0) await groups.bulkPut(groupStates.map(groupRow));
       const convKey = String(conversationId);
       const conv = (await conversations.get(convKey)) ?? placeholder(convKey);
       let cursor = BigInt(conv.cursor);
@@ -360,7 +362,7 @@ export class DexieReplica implements Replica {
         const message = await this.replaceContent(conversationId, id, content, true);
         if (message) changed.push(message);
       }
-      if (groupStates.length > 0) await groups.bulkPut(groupStates.map((g) => ({ conversationId: String(g.conversationId), bytes: g.bytes })));
+      if (groupStates.length > 0) await groups.bulkPut(groupStates.map(groupRow));
       await held.bulkDelete(released.map((id): [string, string] => [String(conversationId), committedSeq(id)]));
       return changed;
     });
