@@ -97,6 +97,44 @@ describe('catch-up over MLS', () => {
     await t.expectAll();
   });
 
+  it('a page with a Commit inside: when its write fails, the messages before the Commit still open', { timeout: 90_000 }, async () => {
+    // A Commit saves its group the moment it applies. Stored in one piece with the page, the messages before it
+    // had their keys used in that save while their rows were not written: they came back unreadable.
+    const s = await (await testBackend('pglite')).start();
+    const a = await device(s.url, await account(s.url, 'commit-page-alice'), { mls: true });
+    let b = await device(s.url, await account(s.url, 'commit-page-bob'), { mls: true });
+    const c = await device(s.url, await account(s.url, 'commit-page-carol'), { mls: true });
+    await Promise.all([keysReady(a), keysReady(b), keysReady(c)]);
+    const group = await a.client.createGroup('commit page', [b.creds.userId]);
+    await a.client.sendText(group, 'hello');
+    await until([a.client, b.client], async () => texts(await history(b.client, group)).includes('hello'), 30_000, 'bob joined');
+    await b.client.whenIdle(15_000);
+    b = await b.restart({ start: false });
+    await a.client.sendText(group, 'before carol');
+    await a.client.addMembers(group, [c.creds.userId]);
+    await until([a.client, c.client], async () => (await a.client.groupState(group))?.members.length === 3, 30_000, 'carol added');
+    await a.client.sendText(group, 'after carol');
+    await a.client.whenIdle(15_000);
+
+    const store = b.replica.applyEntries.bind(b.replica);
+    let failed = false;
+    b.replica.applyEntries = async (conversationId, opened, groups) => {
+      if (!failed && conversationId === group) {
+        failed = true;
+        throw new Error('injected failure before storing');
+      }
+      return store(conversationId, opened, groups);
+    };
+    let synced = 0;
+    b.client.on('synced', () => (synced += 1));
+    b.client.start();
+    await until([b.client], async () => synced > 0 && texts(await history(b.client, group)).includes('after carol'), 45_000, 'bob caught up');
+    expect(failed).toBe(true);
+    const all = await history(b.client, group);
+    expect(all.filter((m) => m.content.kind === 'unreadable')).toEqual([]);
+    expect(texts(all)).toEqual(['hello', 'before carol', 'after carol']);
+  });
+
   it('stores the next conversation’s page while one is still being stored, and reports synced after both', { timeout: 90_000 }, async () => {
     const held = gate();
     let first: ConversationId | undefined;

@@ -35,6 +35,26 @@ export interface OpenedPage {
   readonly groups: GroupWrite[];
 }
 
+/**
+ * Splits a page of entries at its Commits: every part but the first starts
+ * with one. A Commit saves its group the moment it applies, ratchet steps
+ * and all, so the messages before it are stored first, in their own
+ * transaction with the group state they left; the ones after it go with it.
+ */
+export function partsAtCommits(entries: readonly Entry[]): Entry[][] {
+  const parts: Entry[][] = [];
+  let part: Entry[] = [];
+  for (const entry of entries) {
+    if (entry.type === EntryType.Mls && part.length > 0) {
+      parts.push(part);
+      part = [];
+    }
+    part.push(entry);
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
 /** What to do after a Commit of ours or another's was processed. */
 export interface CommitEvents {
   confirmed(group: MlsGroup, commit: PendingCommit): Promise<void>;

@@ -21,6 +21,7 @@ import {
 import { HttpApi } from '../api/http-api.js';
 import { E2eeSession } from '../e2ee-engine/session.js';
 import { withFingerprints, type DeviceView } from '../e2ee-engine/devices.js';
+import { partsAtCommits } from '../e2ee-engine/log-reader.js';
 import { MlsEnvelope } from '../e2ee-engine/mls-envelope.js';
 import { encodePayload } from '../e2ee-engine/payload.js';
 import { MAX_CAPTION_CHARS, entryTypeOf, messageContentOf, type Content } from '../envelope/content.js';
@@ -693,8 +694,13 @@ export class TidingsClient {
     await this.store(conversationId, apply);
   }
 
-  /** Opens entries the chain handed out, stores them in one transaction, then acks them and tells the app. */
+  /** Opens entries the chain handed out and stores them; with MLS, split at Commits (see partsAtCommits). */
   private async store(conversationId: ConversationId, apply: readonly Entry[]): Promise<void> {
+    for (const part of this.e2ee ? partsAtCommits(apply) : [apply]) await this.storePart(conversationId, part);
+  }
+
+  /** Opens entries, stores them in one transaction with the group states they left, then acks them and tells the app. */
+  private async storePart(conversationId: ConversationId, apply: readonly Entry[]): Promise<void> {
     const page = this.e2ee ? await this.e2ee.open(conversationId, apply) : { entries: await openEntries(this.config.envelope, apply, this.othersState), groups: [] };
     let changed: Message[];
     try {

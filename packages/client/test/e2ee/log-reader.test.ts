@@ -11,7 +11,7 @@ import { HttpApi } from '../../src/api/http-api.js';
 import { MlsGroup, isE2eeError, loadSuite } from '../../src/e2ee/index.js';
 import { GroupCache } from '../../src/e2ee-engine/groups.js';
 import type { E2eeHost } from '../../src/e2ee-engine/host.js';
-import { LogReader } from '../../src/e2ee-engine/log-reader.js';
+import { LogReader, partsAtCommits } from '../../src/e2ee-engine/log-reader.js';
 import { encodePayload } from '../../src/e2ee-engine/payload.js';
 import { openMemoryReplica } from '../../src/node.js';
 import { systemClock } from '../../src/runtime/clock.js';
@@ -175,5 +175,14 @@ describe('LogReader catch-up batches', () => {
     expect(isE2eeError(await restored.decrypt(tail[0]!.body).catch((e: unknown) => e), 'decryption_failed')).toBe(true);
     const [next] = await textEntries(alice, 5, 1);
     expect(new TextDecoder().decode((await restored.decrypt(next!.body)).plaintext)).toContain('message 5');
+  });
+
+  it('splits a page before each Commit, so the messages ahead of one are stored before it saves the group', () => {
+    const e = (id: number, type: EntryType) => ({ id: parseEntryId(id), type }) as Entry;
+    const ids = (parts: Entry[][]) => parts.map((p) => p.map((x) => Number(x.id)));
+    expect(ids(partsAtCommits([e(1, EntryType.Text), e(2, EntryType.Mls), e(3, EntryType.Text), e(4, EntryType.Mls), e(5, EntryType.Mls)]))).toEqual([[1], [2, 3], [4], [5]]);
+    expect(ids(partsAtCommits([e(1, EntryType.Mls), e(2, EntryType.Text), e(3, EntryType.Crdt)]))).toEqual([[1, 2, 3]]);
+    expect(ids(partsAtCommits([e(1, EntryType.Text), e(2, EntryType.Text)]))).toEqual([[1, 2]]);
+    expect(partsAtCommits([])).toEqual([]);
   });
 });
