@@ -92,7 +92,8 @@ export class LogReader {
    * messages unreadable for good. When opening fails part-way, or the caller
    * cannot store the page, the groups go back to their stored state
    * (`GroupCache.forget`) and the entries open again when they come again.
-   * Commits still save at once.
+   * Commits still save at once, so the caller splits pages at them
+   * (`partsAtCommits`).
    *
    * In a batch of several entries, consecutive messages are opened with their
    * signature checks deferred (`verifyLater`): each check runs off this
