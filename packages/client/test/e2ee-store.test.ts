@@ -51,7 +51,7 @@ describe('E2EE key store in the replica (schema v3)', () => {
     await replica.hold(entry(3n, EntryType.Mls));
     expect((await replica.held(conv)).map((e) => e.id)).toEqual([3n, 20n]);
     expect(await replica.hasHeldCommit(conv)).toBe(true);
-    await replica.putHistory(conv, [{ id: 20n as EntryId, content: { kind: 'text', text: 'old' } }]);
+    await replica.storeHistory({ conversationId: conv, items: [{ id: 20n as EntryId, content: { kind: 'text', text: 'old' } }] }, []);
     await replica.saveIdentity(new Uint8Array([7]));
     const snapshot = await replica.exportSnapshot();
     const copy = await DexieReplica.open({ name: 'copy', indexedDB: new IDBFactory(), IDBKeyRange });

@@ -11,7 +11,9 @@ import type { MlsGroup } from '../e2ee/group.js';
 import type { MessageContent } from '../model/message.js';
 import type { GroupCache } from './groups.js';
 import type { E2eeHost } from './host.js';
-import { decodePayload, encodePayload } from './payload.js';
+import { decodePayload, encodePayload, type Payload } from './payload.js';
+
+type HistoryPayload = Extract<Payload, { t: 'history' }>;
 
 /** Plaintext budget per History item (the encrypted item must stay under 700 KiB). */
 export const HISTORY_CHUNK_BYTES = 600 * 1024;
@@ -49,20 +51,31 @@ export class HistorySync {
     const self = (await replica.conversations()).find((c) => c.kind === 'self');
     const group = self && (await this.groups.get(self.id));
     if (!group) return false;
+    let decrypted;
     try {
-      const decrypted = await group.decrypt(item.body);
-      await this.groups.save(group);
-      if (decrypted.sender.userId !== credentials.userId || decrypted.sender.deviceId !== item.senderDeviceId) return true;
+      decrypted = await group.decrypt(item.body);
+    } catch (error) {
+      logger.warn('history item not usable', { error: String(error) });
+      return true;
+    }
+    let history: HistoryPayload | null = null;
+    try {
       const payload = decodePayload(decrypted.plaintext);
-      if (payload.t !== 'history') return true;
-      await replica.putHistory(payload.conversationId, payload.items);
-      for (const i of payload.items) {
-        const changed = await replica.setContent(payload.conversationId, i.id, i.content, true);
-        if (changed) this.host.messageChanged(changed);
-      }
+      const fromOwnDevice = decrypted.sender.userId === credentials.userId && decrypted.sender.deviceId === item.senderDeviceId;
+      if (fromOwnDevice && payload.t === 'history') history = payload;
     } catch (error) {
       logger.warn('history item not usable', { error: String(error) });
     }
+    // The ratchet step and what it opened in one transaction: its keys are gone once used. If the write fails,
+    // the group goes back to its stored state and the error keeps the item in the inbox, to be opened again.
+    let changed;
+    try {
+      changed = await replica.storeHistory(history, [{ conversationId: group.conversationId, bytes: group.serialize() }]);
+    } catch (error) {
+      this.groups.forget(group.conversationId);
+      throw error;
+    }
+    for (const message of changed) this.host.messageChanged(message);
     return true;
   }
 }

@@ -26,8 +26,6 @@ export interface E2eeJournal {
   heldConversations(): Promise<ConversationId[]>;
   /** True when a Commit of this conversation is held (someone else started its group). */
   hasHeldCommit(conversationId: ConversationId): Promise<boolean>;
-  /** Stores history content received from another own device, by entry id. */
-  putHistory(conversationId: ConversationId, items: readonly { readonly id: EntryId; readonly content: MessageContent }[]): Promise<void>;
   /** History content for one entry, or null. */
   historyContent(conversationId: ConversationId, id: EntryId): Promise<MessageContent | null>;
   /** Every stored peer key set of a conversation. */

@@ -19,7 +19,7 @@ import type { E2eeJournal, PeerKeys } from '../keys/journal.js';
 import type { KeyStore } from '../keys/key-store.js';
 import type { MessageContent } from '../model/message.js';
 import { committedSeq } from '../model/message.js';
-import { contentFromRow, contentToRow, type ContentRow } from './dexie-rows.js';
+import { contentFromRow, type ContentRow } from './dexie-rows.js';
 
 export interface SecretRow {
   key: string;
@@ -151,11 +151,6 @@ export class DexieE2ee implements KeyStore, E2eeJournal {
   async hasHeldCommit(conversationId: ConversationId): Promise<boolean> {
     // Mls is EntryType 20; held rows are few, so a scan of one conversation is fine.
     return (await this.held(conversationId)).some((e) => e.type === 20);
-  }
-
-  async putHistory(conversationId: ConversationId, items: readonly { id: EntryId; content: MessageContent }[]): Promise<void> {
-    const cid = String(conversationId);
-    await this.t.history.bulkPut(items.map((i) => ({ conversationId: cid, seq: committedSeq(i.id), content: contentToRow(i.content) })));
   }
 
   async historyContent(conversationId: ConversationId, id: EntryId): Promise<MessageContent | null> {

@@ -161,7 +161,6 @@ export class DexieReplica implements Replica {
   held: E2eeJournal['held'] = (c) => this.e2ee.held(c);
   heldConversations: E2eeJournal['heldConversations'] = () => this.e2ee.heldConversations();
   hasHeldCommit: E2eeJournal['hasHeldCommit'] = (c) => this.e2ee.hasHeldCommit(c);
-  putHistory: E2eeJournal['putHistory'] = (c, i) => this.e2ee.putHistory(c, i);
   historyContent: E2eeJournal['historyContent'] = (c, id) => this.e2ee.historyContent(c, id);
   peerKeys: E2eeJournal['peerKeys'] = (c) => this.e2ee.peerKeys(c);
   savePeerKeys: E2eeJournal['savePeerKeys'] = (items: readonly PeerKeys[]) => this.e2ee.savePeerKeys(items);
@@ -364,6 +363,26 @@ export class DexieReplica implements Replica {
       }
       if (groupStates.length > 0) await groups.bulkPut(groupStates.map(groupRow));
       await held.bulkDelete(released.map((id): [string, string] => [String(conversationId), committedSeq(id)]));
+      return changed;
+    });
+  }
+
+  async storeHistory(
+    received: { readonly conversationId: ConversationId; readonly items: readonly { readonly id: EntryId; readonly content: MessageContent }[] } | null,
+    groupStates: readonly GroupWrite[],
+  ): Promise<Message[]> {
+    const { messages, history, groups } = this.db;
+    return this.db.transaction('rw', [messages, history, groups], async () => {
+      const changed: Message[] = [];
+      if (received !== null) {
+        const cid = String(received.conversationId);
+        await history.bulkPut(received.items.map((i) => ({ conversationId: cid, seq: committedSeq(i.id), content: contentToRow(i.content) })));
+        for (const { id, content } of received.items) {
+          const message = await this.replaceContent(received.conversationId, id, content, true);
+          if (message) changed.push(message);
+        }
+      }
+      if (groupStates.length > 0) await groups.bulkPut(groupStates.map(groupRow));
       return changed;
     });
   }

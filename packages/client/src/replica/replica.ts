@@ -123,6 +123,16 @@ export interface MessageStore {
     released: readonly EntryId[],
     groups: readonly GroupWrite[],
   ): Promise<Message[]>;
+  /**
+   * Stores history received from another own device (contents by entry id,
+   * kept for entries still to arrive) and fills in the committed rows still
+   * unreadable, with the MLS group states opening it left, in ONE transaction.
+   * `history` null: the groups only. Returns the rows changed.
+   */
+  storeHistory(
+    history: { readonly conversationId: ConversationId; readonly items: readonly { readonly id: EntryId; readonly content: MessageContent }[] } | null,
+    groups: readonly GroupWrite[],
+  ): Promise<Message[]>;
   /** One message by its uid, or null. */
   message(uid: string): Promise<Message | null>;
   /** The id of the newest committed row (a message or System event), or null when there is none. */
