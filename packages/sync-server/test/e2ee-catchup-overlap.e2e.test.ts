@@ -8,16 +8,12 @@ import { ConnectionState } from '@tidings/client';
 import type { ConversationId } from '@tidings/shared';
 import type { OpenedEntry } from '../../client/src/replica/replica.js';
 import { testBackend } from './support/server.js';
-import { account, device, history, texts, until, type Device } from './support/devices.js';
+import { account, device, history, keysReady, texts, until } from './support/devices.js';
 
 /** Groups Bob misses messages in while he is offline. */
 const GROUPS = 3;
 /** Messages Alice sends in each while he is away. */
 const MISSED = 3;
-
-const keysReady = async (d: Device): Promise<void> => {
-  await until([d.client], async () => (await d.api.keyPackageStock()).stock > 10, 15_000, 'KeyPackages uploaded');
-};
 
 /** A promise and the function that resolves it. */
 function gate(): { promise: Promise<void>; open: () => void } {

@@ -8,12 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { EntryType } from '@tidings/shared';
 import { Unreadable } from '../../client/src/e2ee-engine/log-reader.js';
 import { testBackend } from './support/server.js';
-import { account, device, history, texts, until, type Device } from './support/devices.js';
+import { account, device, history, keysReady, texts, until } from './support/devices.js';
 import { RawClient } from './support/raw-client.js';
-
-const keysReady = async (d: Device): Promise<void> => {
-  await until([d.client], async () => (await d.api.keyPackageStock()).stock > 10, 15_000, 'KeyPackages uploaded');
-};
 
 describe('held entries', () => {
   it('whose replay after the Welcome could not be written are opened at the next sync', { timeout: 90_000 }, async () => {

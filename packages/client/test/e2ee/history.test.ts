@@ -7,15 +7,13 @@
  */
 import { ConversationKind, EntryType, InboxKind, parseConversationId, parseDeviceId, parseEntryId, parseUserId, type Entry, type InboxItem } from '@tidings/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpApi } from '../../src/api/http-api.js';
 import { MlsGroup, createDeviceIdentity, generateKeyPackages } from '../../src/e2ee/index.js';
 import { GroupCache } from '../../src/e2ee-engine/groups.js';
 import { HistorySync } from '../../src/e2ee-engine/history.js';
-import type { E2eeHost } from '../../src/e2ee-engine/host.js';
 import { encodePayload } from '../../src/e2ee-engine/payload.js';
 import { openMemoryReplica } from '../../src/node.js';
-import { systemClock } from '../../src/runtime/clock.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import { failOnce } from '../support/fail-once.js';
+import { stubHost } from './host.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -57,35 +55,14 @@ describe('history from another own device', () => {
 
     const credentials = { userId: USER, deviceId: linked.deviceId, token: 'unused' };
     const changed: string[] = [];
-    const host: E2eeHost = {
-      credentials,
-      replica,
-      api: new HttpApi({ serverUrl: 'http://127.0.0.1:9' }),
-      logger: silentLogger,
-      clock: systemClock,
-      newClientMsgId: () => 'unused',
-      exclusive: (task) => task(),
-      requestFlush: () => undefined,
-      ackInbox: () => undefined,
-      stateReceived: async () => undefined,
-      stateBatch: (_id, open) => open(),
+    const host = stubHost(replica, credentials, {
       messageChanged: (m) => void changed.push(m.content.kind === 'text' ? m.content.text : m.content.kind),
-      groupChanged: () => undefined,
-      keyPackageStock: () => undefined,
-      failed: () => undefined,
-      identityChanged: () => undefined,
-    };
+    });
     const history = new HistorySync(host, new GroupCache(replica, credentials, newGroup.suite));
     const body = await oldGroup.encrypt(encodePayload({ t: 'history', conversationId: CHAT, items: [{ id: entry.id, content: { kind: 'text', text: 'from the old device' } }] }));
     const item: InboxItem = { id: 1n, senderUserId: USER, senderDeviceId: old.deviceId, kind: InboxKind.History, createdAt: 0, body };
 
-    const store = replica.storeHistory.bind(replica);
-    let fail = true;
-    replica.storeHistory = async (...args) => {
-      if (!fail) return store(...args);
-      fail = false;
-      throw new Error('disk full');
-    };
+    failOnce(replica, 'storeHistory', 'disk full');
     await expect(history.receive(item)).rejects.toThrow('disk full');
     expect((await replica.message(`801:m5`))?.content.kind).toBe('unreadable');
 

@@ -7,16 +7,15 @@
  */
 import { EntryType, parseEntryId, type Entry } from '@tidings/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HttpApi } from '../../src/api/http-api.js';
 import { MlsGroup, isE2eeError, loadSuite } from '../../src/e2ee/index.js';
 import { GroupCache } from '../../src/e2ee-engine/groups.js';
-import type { E2eeHost } from '../../src/e2ee-engine/host.js';
 import { LogReader, partsAtCommits } from '../../src/e2ee-engine/log-reader.js';
 import { encodePayload } from '../../src/e2ee-engine/payload.js';
 import { openMemoryReplica } from '../../src/node.js';
-import { systemClock } from '../../src/runtime/clock.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { twoMemberGroups } from './devices.js';
+import { failOnce } from '../support/fail-once.js';
+import { stubHost } from './host.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,24 +28,7 @@ async function readerFor(bob: MlsGroup, logger = silentLogger) {
   const self = bob.self;
   const credentials = { userId: self.userId, deviceId: self.deviceId, token: 'unused' };
   await replica.saveGroup(bob.conversationId, bob.serialize());
-  const host: E2eeHost = {
-    credentials,
-    replica,
-    api: new HttpApi({ serverUrl: 'http://127.0.0.1:9' }),
-    logger,
-    clock: systemClock,
-    newClientMsgId: () => 'unused',
-    exclusive: (task) => task(),
-    requestFlush: () => undefined,
-    ackInbox: () => undefined,
-    stateReceived: async () => undefined,
-    stateBatch: (_id, open) => open(),
-    messageChanged: () => undefined,
-    groupChanged: () => undefined,
-    keyPackageStock: () => undefined,
-    failed: () => undefined,
-    identityChanged: () => undefined,
-  };
+  const host = stubHost(replica, credentials, { logger });
   const groups = new GroupCache(replica, credentials, bob.suite);
   const reader = new LogReader(host, groups, { confirmed: async () => undefined, applied: async () => undefined, lostCreation: async () => undefined });
   return { reader, replica };
@@ -127,13 +109,7 @@ describe('LogReader catch-up batches', () => {
     await replica.applyEntries(id, batch.map((entry) => ({ entry, content: { kind: 'unreadable', reason: 'awaiting_keys' } })));
     for (const entry of batch) await replica.hold(entry);
     const saves = vi.spyOn(replica, 'saveGroup');
-    const settle = replica.settleHeld.bind(replica);
-    let fail = true;
-    replica.settleHeld = async (...args) => {
-      if (!fail) return settle(...args);
-      fail = false;
-      throw new Error('disk full');
-    };
+    failOnce(replica, 'settleHeld', 'disk full');
     await expect(reader.replay(id)).rejects.toThrow('disk full');
     expect(saves).not.toHaveBeenCalled(); // no ratchet step stored without its rows
     expect(await replica.held(id)).toHaveLength(3);

@@ -59,6 +59,11 @@ export async function device(serverUrl: string, creds: Credentials, opts: { star
   };
 }
 
+/** Resolves once the device's KeyPackage stock is uploaded (more than 10 on the server). */
+export async function keysReady(d: Device): Promise<void> {
+  await untilHolds([d.client], async () => (await d.api.keyPackageStock()).stock > 10, 15_000, 'KeyPackages uploaded');
+}
+
 export async function account(serverUrl: string, username: string): Promise<Credentials> {
   return new HttpApi({ serverUrl }).register(username, 'correct horse battery');
 }
