@@ -19,11 +19,6 @@ export class PageWindow {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError('a page window holds at least one page');
   }
 
-  /** True while any page is in flight. */
-  get busy(): boolean {
-    return this.running.size > 0;
-  }
-
   /** Resolves once `conversationId` has no page in flight and another page fits. */
   async admit(conversationId: ConversationId): Promise<void> {
     for (;;) {
