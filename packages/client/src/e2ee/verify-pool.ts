@@ -160,10 +160,10 @@ export class VerifyPool {
     const data = new Uint8Array(total);
     let at = 0;
     for (const c of checks) {
-      for (const part of [c.publicKey, c.signature, c.message]) {
-        data.set(part, at);
-        at += part.length;
-      }
+      data.set(c.publicKey, at);
+      data.set(c.signature, (at += c.publicKey.length));
+      data.set(c.message, (at += c.signature.length));
+      at += c.message.length;
     }
     const id = this.nextId++;
     lane.outstanding.set(id, checks);
